@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Charging pinned pages.
+ *
+ * A container charges mm->pinned_vm (VmPin) once for each distinct
+ * (virtual page, physical page) pair its pins hold.  Keying on the physical
+ * page too matters: after munmap() and a new mmap() at the same address, a
+ * new pin there holds other pages and must be charged again, or a process
+ * could pin unbounded memory for the price of one range.
+ */
+#include <linux/atomic.h>
+#include <linux/bitmap.h>
+#include <linux/capability.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+static unsigned long max_pinned_pages;
+module_param(max_pinned_pages, ulong, 0644);
+MODULE_PARM_DESC(max_pinned_pages,
+		 "System-wide cap on page references pinned through mempin, for everyone (0: no cap)");
+
+/* Page references held by all containers; bounded by max_pinned_pages. */
+static atomic64_t mempin_pinned_pages = ATOMIC64_INIT(0);
+
+unsigned long mempin_cap_pages(void)
+{
+	return READ_ONCE(max_pinned_pages);
+}
+
+int mempin_cap_reserve(unsigned long pages)
+{
+	unsigned long cap = mempin_cap_pages();
+	s64 total = atomic64_add_return(pages, &mempin_pinned_pages);
+
+	if (cap && total > cap) {
+		atomic64_sub(pages, &mempin_pinned_pages);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mempin_cap_release(unsigned long pages)
+{
+	atomic64_sub(pages, &mempin_pinned_pages);
+}
+
+/* As RDMA's ib_umem_get: charge first, undo if over the limit. */
+int mempin_charge(struct mempin_ctx *ctx, unsigned long pages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 pinned;
+
+	if (!pages)
+		return 0;
+	pinned = atomic64_add_return(pages, &ctx->mm->pinned_vm);
+	/* _noaudit: a refusal here is ordinary, not a security event. */
+	if (pinned > limit && !ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
+		atomic64_sub(pages, &ctx->mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages)
+{
+	atomic64_sub(pages, &ctx->mm->pinned_vm);
+}
+
+/*
+ * Pages of [first, last] covered by pins already in the container (their
+ * union), and how many pins overlap it.  Overlapping pins come in order of
+ * their first page, so one sweep merges them.
+ */
+unsigned long mempin_va_covered(struct mempin_ctx *ctx, unsigned long first,
+				unsigned long last, unsigned int *noverlap)
+{
+	struct mempin_region *q;
+	unsigned long next = first, covered = 0;
+	unsigned int n = 0;
+
+	for (q = mempin_it_iter_first(&ctx->ranges, first, last); q;
+	     q = mempin_it_iter_next(q, first, last)) {
+		unsigned long s = max(q->first, next);
+		unsigned long e = min(q->last, last);
+
+		if (++n > MEMPIN_MAX_OVERLAP)
+			break;
+		if (s <= e) {
+			covered += e - s + 1;
+			next = e + 1;
+		}
+	}
+	*noverlap = n;
+	return covered;
+}
+
+/* A position in a pin's runs: run index and the virtual page it starts at. */
+struct mempin_cursor {
+	const struct mempin_region *pin;
+	unsigned int run;
+	unsigned long start;
+};
+
+static void mempin_cursor_seek(struct mempin_cursor *c, unsigned long va)
+{
+	while (c->start + mempin_run_pages(c->pin->runs[c->run]) <= va) {
+		c->start += mempin_run_pages(c->pin->runs[c->run]);
+		c->run++;
+	}
+}
+
+/*
+ * Marks in @bitmap (indexed from p->first) the pages where q holds the same
+ * physical page at the same virtual page as p.  Within a stretch where both
+ * pins stay inside one run each, the pfn difference is constant, so each
+ * stretch matches as a whole or not at all: the work is per run, not page.
+ */
+static void mempin_mark_same(struct mempin_cursor *pc,
+			     const struct mempin_region *q, unsigned long *bitmap)
+{
+	const struct mempin_region *p = pc->pin;
+	struct mempin_cursor qc = { .pin = q, .start = q->first };
+	struct mempin_cursor w;
+	unsigned long va = max(p->first, q->first);
+	unsigned long end = min(p->last, q->last) + 1;
+
+	/* Callers pass pins by first page: @pc only ever moves forward. */
+	mempin_cursor_seek(pc, va);
+	mempin_cursor_seek(&qc, va);
+	w = *pc;
+	while (va < end) {
+		u64 pr = p->runs[w.run], qr = q->runs[qc.run];
+		unsigned long pend = w.start + mempin_run_pages(pr);
+		unsigned long qend = qc.start + mempin_run_pages(qr);
+		unsigned long stop = min3(pend, qend, end);
+
+		if (mempin_run_pfn(pr) + (va - w.start) ==
+		    mempin_run_pfn(qr) + (va - qc.start))
+			bitmap_set(bitmap, va - p->first, stop - va);
+		va = stop;
+		if (va == pend && va < end) {
+			w.start = pend;
+			w.run++;
+		}
+		if (va == qend && va < end) {
+			qc.start = qend;
+			qc.run++;
+		}
+	}
+}
+
+/*
+ * How many pages of @pin some other pin of the container holds too (same
+ * virtual and physical page): those are charged already.  Costs nothing
+ * when no other pin overlaps @pin, the common case.
+ */
+long mempin_shared_pages(struct mempin_ctx *ctx, struct mempin_region *pin)
+{
+	struct mempin_cursor pc = { .pin = pin, .start = pin->first };
+	unsigned long *bitmap = NULL;
+	struct mempin_region *q;
+	long shared;
+
+	for (q = mempin_it_iter_first(&ctx->ranges, pin->first, pin->last); q;
+	     q = mempin_it_iter_next(q, pin->first, pin->last)) {
+		if (q == pin)
+			continue;
+		if (!bitmap) {
+			bitmap = kvcalloc(BITS_TO_LONGS(pin->npages),
+					  sizeof(long), GFP_KERNEL_ACCOUNT);
+			if (!bitmap)
+				return -ENOMEM;
+		}
+		mempin_mark_same(&pc, q, bitmap);
+		/* The common repeat, q covering all of @pin: often done here. */
+		if (q->first <= pin->first && q->last >= pin->last &&
+		    bitmap_full(bitmap, pin->npages))
+			break;
+		cond_resched();
+	}
+	if (!bitmap)
+		return 0;
+	shared = bitmap_weight(bitmap, pin->npages);
+	kvfree(bitmap);
+	return shared;
+}

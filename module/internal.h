@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mempin internals.  A container (one per open()) holds pins; each pin is
+ * one pinned byte range, stored as runs of physically contiguous pages.
+ *
+ *   main.c     device, open/release, ioctl decoding and dispatch
+ *   pin.c      the pin path: mapping checks, GUP in chunks, runs, unpin
+ *   account.c  charging: RLIMIT_MEMLOCK/VmPin, the system-wide cap, and
+ *              which pages of a pin other pins already charged
+ */
+#ifndef MEMPIN_INTERNAL_H
+#define MEMPIN_INTERNAL_H
+
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/types.h>
+
+/* GUP batch: one page of page pointers, rescheduling between batches. */
+#define MEMPIN_CHUNK_PAGES	(PAGE_SIZE / sizeof(struct page *))
+/* Largest single pin: keeps every allocation far below INT_MAX. */
+#define MEMPIN_MAX_PIN_PAGES	(1UL << 26)
+/*
+ * Existing pins one new pin may overlap.  Bounds the work of overlap
+ * charging and, with it, how often one container can pin one page (each
+ * pin adds to the page's refcount, which must never overflow).
+ */
+#define MEMPIN_MAX_OVERLAP	1024
+#define MEMPIN_MAX_BATCH	65536
+
+/*
+ * A run is pfn << MEMPIN_RUN_LEN_BITS | (pages - 1): 8 bytes for any number
+ * of physically contiguous pages up to 2^24, so a 2 MiB THP costs 8 bytes.
+ */
+#define MEMPIN_RUN_LEN_BITS	24
+#define MEMPIN_RUN_LEN_MASK	((1ULL << MEMPIN_RUN_LEN_BITS) - 1)
+
+static inline unsigned long mempin_run_pfn(u64 run)
+{
+	return run >> MEMPIN_RUN_LEN_BITS;
+}
+
+static inline unsigned long mempin_run_pages(u64 run)
+{
+	return (run & MEMPIN_RUN_LEN_MASK) + 1;
+}
+
+struct mempin_region {
+	struct rb_node handle_node;	/* ctx->handles, by handle */
+	struct rb_node va_node;		/* ctx->ranges, interval tree */
+	unsigned long first, last;	/* virtual page numbers, inclusive */
+	unsigned long subtree_last;	/* interval tree augmentation */
+	u64 handle;
+	u64 addr, len;			/* as the caller gave them */
+	unsigned long npages;
+	bool writable;
+	unsigned int nruns, runs_cap;
+	u64 *runs;			/* in virtual address order */
+};
+
+struct mempin_ctx {
+	struct mm_struct *mm;		/* mmgrab()ed owner address space */
+	struct mutex lock;		/* everything below */
+	struct rb_root handles;
+	struct rb_root_cached ranges;
+	struct page **scratch;		/* one GUP chunk of page pointers */
+	u64 last_handle;
+	u64 npins;
+	u64 npages;			/* page references held by all pins */
+	u64 ncharged;			/* distinct pages charged to mm */
+};
+
+/* pin.c */
+int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
+		     struct mempin_region **pinp);
+int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin);
+struct mempin_region *mempin_find_handle(struct mempin_ctx *ctx, u64 handle);
+struct mempin_region *mempin_find_range(struct mempin_ctx *ctx, u64 addr, u64 len);
+void mempin_release_all(struct mempin_ctx *ctx);
+
+/* pin.c: the interval tree of pins by virtual page */
+void mempin_it_insert(struct mempin_region *reg, struct rb_root_cached *root);
+void mempin_it_remove(struct mempin_region *reg, struct rb_root_cached *root);
+struct mempin_region *mempin_it_iter_first(struct rb_root_cached *root,
+					unsigned long first, unsigned long last);
+struct mempin_region *mempin_it_iter_next(struct mempin_region *pin,
+				       unsigned long first, unsigned long last);
+
+/* account.c */
+unsigned long mempin_va_covered(struct mempin_ctx *ctx, unsigned long first,
+				unsigned long last, unsigned int *noverlap);
+long mempin_shared_pages(struct mempin_ctx *ctx, struct mempin_region *pin);
+int mempin_charge(struct mempin_ctx *ctx, unsigned long pages);
+void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages);
+int mempin_cap_reserve(unsigned long pages);
+void mempin_cap_release(unsigned long pages);
+unsigned long mempin_cap_pages(void);
+
+#endif /* MEMPIN_INTERNAL_H */

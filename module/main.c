@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/mempin: each open() is a pin container bound to the opener's address
+ * space; ioctls pin and unpin ranges of it.  This file decodes and checks
+ * ioctl arguments and dispatches; the pin path is in pin.c.
+ *
+ * Nothing here prints: every failure a user can cause is an errno.
+ */
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/mempin.h>
+
+#include "compat.h"
+#include "internal.h"
+
+static int mempin_open(struct inode *inode, struct file *file)
+{
+	struct mempin_ctx *ctx;
+
+	if (!current->mm)
+		return -EPERM;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	ctx->scratch = (struct page **)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!ctx->scratch) {
+		kfree(ctx);
+		return -ENOMEM;
+	}
+	mutex_init(&ctx->lock);
+	ctx->handles = RB_ROOT;
+	ctx->ranges = RB_ROOT_CACHED;
+	/* Keeps the mm_struct (for pinned_vm), not the address space. */
+	mmgrab(current->mm);
+	ctx->mm = current->mm;
+	file->private_data = ctx;
+	return stream_open(inode, file);
+}
+
+/* Runs at the last fput(), maybe in another process: never current->mm. */
+static int mempin_release(struct inode *inode, struct file *file)
+{
+	struct mempin_ctx *ctx = file->private_data;
+
+	mempin_release_all(ctx);
+	mmdrop(ctx->mm);
+	free_page((unsigned long)ctx->scratch);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+	return 0;
+}
+
+/* [addr, addr + len) must be a non-empty range of user addresses. */
+static int mempin_check_range(u64 addr, u64 len)
+{
+	if (!len || addr + len < addr)
+		return -EINVAL;
+	if (addr + len > TASK_SIZE)
+		return -EFAULT;
+	return 0;
+}
+
+static int mempin_ioc_info(struct mempin_ctx *ctx, void *arg)
+{
+	struct mempin_info *info = arg;
+
+	if (info->flags)
+		return -EOPNOTSUPP;
+	info->abi_version = MEMPIN_ABI_VERSION;
+	info->page_size = PAGE_SIZE;
+	info->features = MEMPIN_FEATURE_READONLY | MEMPIN_FEATURE_BATCH |
+			 MEMPIN_FEATURE_UNPIN_RANGE;
+	if (MEMPIN_HAVE_READONLY_COW)
+		info->features |= MEMPIN_FEATURE_READONLY_COW;
+	info->max_pin_pages = MEMPIN_MAX_PIN_PAGES;
+	info->max_overlap = MEMPIN_MAX_OVERLAP;
+	info->cap_pages = mempin_cap_pages();
+	return 0;
+}
+
+/* One pin: shared by PIN and PIN_BATCH. */
+static int mempin_pin_one(struct mempin_ctx *ctx, u64 addr, u64 len,
+			  u32 flags, struct mempin_region **regp)
+{
+	int ret;
+
+	if (flags & ~MEMPIN_PIN_READONLY)
+		return -EOPNOTSUPP;
+	ret = mempin_check_range(addr, len);
+	if (ret)
+		return ret;
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
+	ret = mempin_pin_range(ctx, addr, len, flags & MEMPIN_PIN_READONLY,
+			       regp);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/* Unpin by handle: shared by UNPIN and UNPIN_BATCH. */
+static int mempin_unpin_handle(struct mempin_ctx *ctx, u64 handle)
+{
+	struct mempin_region *reg;
+	int ret = -ENOENT;
+
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
+	reg = mempin_find_handle(ctx, handle);
+	if (reg)
+		ret = mempin_unpin(ctx, reg);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static int mempin_ioc_pin(struct mempin_ctx *ctx, void *arg)
+{
+	struct mempin_pin *req = arg;
+	struct mempin_region *reg;
+	int ret;
+
+	ret = mempin_pin_one(ctx, req->addr, req->len, req->flags, &reg);
+	if (ret)
+		return ret;
+	req->handle = reg->handle;
+	req->pages = reg->npages;
+	return 0;
+}
+
+static int mempin_ioc_unpin(struct mempin_ctx *ctx, void *arg)
+{
+	struct mempin_unpin *req = arg;
+	struct mempin_region *reg;
+	int ret;
+
+	if (req->flags & ~MEMPIN_UNPIN_BY_RANGE)
+		return -EOPNOTSUPP;
+	if (!(req->flags & MEMPIN_UNPIN_BY_RANGE)) {
+		if (req->addr || req->len)
+			return -EINVAL;
+		return mempin_unpin_handle(ctx, req->handle);
+	}
+	if (req->handle || !req->len || req->addr + req->len < req->addr)
+		return -EINVAL;
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
+	reg = mempin_find_range(ctx, req->addr, req->len);
+	ret = reg ? mempin_unpin(ctx, reg) : -ENOENT;
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static int mempin_ioc_stats(struct mempin_ctx *ctx, void *arg)
+{
+	struct mempin_stats *st = arg;
+
+	if (st->flags)
+		return -EOPNOTSUPP;
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
+	st->pins = ctx->npins;
+	st->pages = ctx->npages;
+	st->charged_pages = ctx->ncharged;
+	mutex_unlock(&ctx->lock);
+	return 0;
+}
+
+static int mempin_check_batch(struct mempin_batch *b, size_t min_entry)
+{
+	b->done = 0;
+	if (b->flags || b->reserved)
+		return -EOPNOTSUPP;
+	if (b->entry_size < min_entry || b->entry_size > PAGE_SIZE ||
+	    b->count > MEMPIN_MAX_BATCH)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Pins entries in order, each all or nothing, and stops at the first that
+ * fails; b->done says how many took effect (written back even on error).
+ */
+static int mempin_ioc_pin_batch(struct mempin_ctx *ctx, void *arg)
+{
+	struct mempin_batch *b = arg;
+	u8 __user *entry = u64_to_user_ptr(b->entries);
+	int ret = mempin_check_batch(b, sizeof(struct mempin_range));
+
+	for (; !ret && b->done < b->count; b->done++, entry += b->entry_size) {
+		struct mempin_range __user *ur = (void __user *)entry;
+		struct mempin_range r;
+		struct mempin_region *reg;
+
+		ret = copy_struct_from_user(&r, sizeof(r), ur, b->entry_size);
+		if (ret)
+			break;
+		if (r.reserved) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		/* A handle we could not report would be lost: check first. */
+		if (put_user(0, &ur->handle)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = mempin_pin_one(ctx, r.addr, r.len, r.flags, &reg);
+		if (ret)
+			break;
+		if (put_user(reg->handle, &ur->handle)) {
+			mempin_unpin_handle(ctx, reg->handle);
+			ret = -EFAULT;
+			break;
+		}
+		cond_resched();
+	}
+	return ret;
+}
+
+static int mempin_ioc_unpin_batch(struct mempin_ctx *ctx, void *arg)
+{
+	struct mempin_batch *b = arg;
+	u64 __user *handles = u64_to_user_ptr(b->entries);
+	int ret = mempin_check_batch(b, sizeof(u64));
+
+	if (!ret && b->entry_size != sizeof(u64))
+		ret = -EINVAL;
+	for (; !ret && b->done < b->count; b->done++) {
+		u64 handle;
+
+		if (get_user(handle, &handles[b->done])) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = mempin_unpin_handle(ctx, handle);
+		cond_resched();
+	}
+	if (ret)
+		return ret;
+	return 0;
+}
+
+union mempin_ioc_arg {
+	struct mempin_info info;
+	struct mempin_pin pin;
+	struct mempin_unpin unpin;
+	struct mempin_stats stats;
+	struct mempin_batch batch;
+};
+
+struct mempin_ioc {
+	unsigned int cmd;
+	size_t size;		/* first published size: the minimum */
+	int (*handler)(struct mempin_ctx *ctx, void *arg);
+	bool copy_out;		/* write the struct back (always, if batch) */
+	bool batch;
+};
+
+#define MEMPIN_IOC(_cmd, _type, _handler, _out, _batch)			\
+	[_IOC_NR(_cmd)] = { .cmd = _cmd, .size = sizeof(_type),		\
+			    .handler = _handler, .copy_out = _out,	\
+			    .batch = _batch }
+
+static const struct mempin_ioc mempin_iocs[] = {
+	MEMPIN_IOC(MEMPIN_IOC_INFO, struct mempin_info, mempin_ioc_info,
+		   true, false),
+	MEMPIN_IOC(MEMPIN_IOC_PIN, struct mempin_pin, mempin_ioc_pin,
+		   true, false),
+	MEMPIN_IOC(MEMPIN_IOC_UNPIN, struct mempin_unpin, mempin_ioc_unpin,
+		   false, false),
+	MEMPIN_IOC(MEMPIN_IOC_STATS, struct mempin_stats, mempin_ioc_stats,
+		   true, false),
+	MEMPIN_IOC(MEMPIN_IOC_PIN_BATCH, struct mempin_batch,
+		   mempin_ioc_pin_batch, true, true),
+	MEMPIN_IOC(MEMPIN_IOC_UNPIN_BATCH, struct mempin_batch,
+		   mempin_ioc_unpin_batch, true, true),
+};
+
+static long mempin_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct mempin_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct mempin_ioc *ioc;
+	union mempin_ioc_arg karg;
+	u32 usize;
+	int ret;
+
+	if (_IOC_TYPE(cmd) != MEMPIN_IOC_MAGIC ||
+	    _IOC_NR(cmd) >= ARRAY_SIZE(mempin_iocs))
+		return -ENOTTY;
+	ioc = &mempin_iocs[_IOC_NR(cmd)];
+	if (cmd != ioc->cmd)
+		return -ENOTTY;
+	/* A container works only for the address space that opened it. */
+	if (current->mm != ctx->mm)
+		return -EPERM;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < ioc->size)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(&karg, ioc->size, uarg, usize);
+	if (ret)
+		return ret;
+
+	ret = ioc->handler(ctx, &karg);
+	if (ioc->copy_out && (!ret || ioc->batch) &&
+	    copy_to_user(uarg, &karg, ioc->size))
+		return -EFAULT;
+	return ret;
+}
+
+static const struct file_operations mempin_fops = {
+	.owner = THIS_MODULE,
+	.open = mempin_open,
+	.release = mempin_release,
+	.unlocked_ioctl = mempin_ioctl,
+	/* The structs are the same for 32-bit callers; only arg differs. */
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice mempin_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "mempin",
+	.fops = &mempin_fops,
+};
+
+static int __init mempin_init(void)
+{
+	return misc_register(&mempin_misc);
+}
+
+static void __exit mempin_exit(void)
+{
+	misc_deregister(&mempin_misc);
+}
+
+module_init(mempin_init);
+module_exit(mempin_exit);
+
+MODULE_DESCRIPTION("Long-term pinning of user memory, charged to RLIMIT_MEMLOCK");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

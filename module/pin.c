@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pin path: check the mappings, charge, pin with GUP in chunks, store
+ * the pages as runs; and the reverse.  Callers hold ctx->lock.
+ */
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/interval_tree_generic.h>
+#include <linux/mm.h>
+#include <linux/backing-dev.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "internal.h"
+
+#define MEMPIN_START(pin) ((pin)->first)
+#define MEMPIN_LAST(pin) ((pin)->last)
+INTERVAL_TREE_DEFINE(struct mempin_region, va_node, unsigned long, subtree_last,
+		     MEMPIN_START, MEMPIN_LAST, , mempin_it)
+
+/*
+ * Writes to such a mapping must go through the filesystem's dirty tracking
+ * (page_mkwrite, writeback); a long-term writable pin bypasses it.  The same
+ * test as the kernel's vma_needs_dirty_tracking() from 6.5 on.
+ */
+static bool mempin_vma_needs_dirty_tracking(struct vm_area_struct *vma)
+{
+	const struct vm_operations_struct *ops = vma->vm_ops;
+
+	if (!(vma->vm_flags & VM_SHARED) || !vma->vm_file ||
+	    is_vm_hugetlb_page(vma))
+		return false;
+	if (ops && (ops->page_mkwrite || ops->pfn_mkwrite))
+		return true;
+	return mapping_can_writeback(vma->vm_file->f_mapping);
+}
+
+/* The errno for a mapping a long-term pin must refuse, or 0. */
+static int mempin_vma_refusal(struct vm_area_struct *vma, bool writable)
+{
+	vm_flags_t flags = vma->vm_flags;
+
+	if (flags & (VM_IO | VM_PFNMAP))
+		return -EFAULT;
+	if (vma_is_fsdax(vma))
+		return -EOPNOTSUPP;
+	if (!(flags & (writable ? VM_WRITE : VM_READ)))
+		return -EFAULT;
+	if (writable && mempin_vma_needs_dirty_tracking(vma))
+		return -EFAULT;
+	if (!writable && !(flags & VM_SHARED) && !MEMPIN_HAVE_READONLY_COW)
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Every page of [start, end) must be mapped by a mapping that may be
+ * long-term pinned.  GUP refuses most of these itself, but with errnos and
+ * rules that vary by kernel; checking here makes them the same everywhere.
+ */
+static int mempin_check_mappings(struct mm_struct *mm, unsigned long start,
+				 unsigned long end, bool writable)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr = start;
+	int ret = 0;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	while (addr < end) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = mempin_vma_refusal(vma, writable);
+		if (ret)
+			break;
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * Before 6.5, GUP pins pages of a dirty-tracked shared file mapping without
+ * complaint, and the mapping may have been swapped for one since
+ * mempin_check_mappings() looked.  So look at what was actually pinned.
+ */
+static bool mempin_page_needs_dirty_tracking(struct page *page)
+{
+	struct address_space *mapping;
+
+	if (MEMPIN_KERNEL_REFUSES_DIRTY_TRACKED || PageAnon(page) ||
+	    PageHuge(page))
+		return false;
+	mapping = page_mapping(page);
+	return mapping && !shmem_mapping(mapping) &&
+	       mapping_can_writeback(mapping);
+}
+
+static int mempin_runs_grow(struct mempin_region *pin)
+{
+	unsigned int cap = pin->runs_cap ? 2 * pin->runs_cap : 64;
+	u64 *runs;
+
+	cap = min_t(unsigned long, cap, pin->npages);
+	runs = kvmalloc_array(cap, sizeof(*runs), GFP_KERNEL_ACCOUNT);
+	if (!runs)
+		return -ENOMEM;
+	if (pin->nruns)
+		memcpy(runs, pin->runs, pin->nruns * sizeof(*runs));
+	kvfree(pin->runs);
+	pin->runs = runs;
+	pin->runs_cap = cap;
+	return 0;
+}
+
+/*
+ * Appends @n freshly pinned pages to @pin's runs.  On failure the pages not
+ * appended are unpinned here; those appended go with the runs.
+ */
+static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
+			    unsigned long n)
+{
+	u64 *run = pin->nruns ? &pin->runs[pin->nruns - 1] : NULL;
+	unsigned long next_pfn = run ? mempin_run_pfn(*run) +
+					   mempin_run_pages(*run) : 0;
+	unsigned long i;
+
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+
+		if (pin->writable && mempin_page_needs_dirty_tracking(pages[i])) {
+			ret = -EFAULT;
+			break;
+		}
+		if (run && pfn == next_pfn &&
+		    (*run & MEMPIN_RUN_LEN_MASK) != MEMPIN_RUN_LEN_MASK) {
+			(*run)++;
+		} else {
+			if (pin->nruns == pin->runs_cap) {
+				ret = mempin_runs_grow(pin);
+				if (ret)
+					break;
+			}
+			run = &pin->runs[pin->nruns++];
+			*run = (u64)pfn << MEMPIN_RUN_LEN_BITS;
+		}
+		next_pfn = pfn + 1;
+	}
+	if (ret)
+		unpin_user_pages(pages + i, n - i);
+	return ret;
+}
+
+static void mempin_unpin_runs(struct mempin_region *pin, bool dirty)
+{
+	unsigned int i;
+
+	for (i = 0; i < pin->nruns; i++)
+		mempin_unpin_contig(pfn_to_page(mempin_run_pfn(pin->runs[i])),
+				    mempin_run_pages(pin->runs[i]), dirty);
+}
+
+/* Pins all of @pin's pages, or none (-EINTR on a fatal signal). */
+static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
+{
+	unsigned int gup_flags = FOLL_LONGTERM | (pin->writable ? FOLL_WRITE : 0);
+	unsigned long addr = pin->first << PAGE_SHIFT;
+	unsigned long left = pin->npages;
+	int ret = 0;
+
+	BUILD_BUG_ON(BITS_PER_LONG == 64 &&
+		     MAX_PHYSMEM_BITS - PAGE_SHIFT > 64 - MEMPIN_RUN_LEN_BITS);
+	while (left) {
+		int nr = min_t(unsigned long, left, MEMPIN_CHUNK_PAGES);
+		int got;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		got = pin_user_pages_fast(addr, nr, gup_flags, ctx->scratch);
+		if (got <= 0) {
+			ret = got ? got : -EFAULT;
+			break;
+		}
+		ret = mempin_add_pages(pin, ctx->scratch, got);
+		if (ret)
+			break;
+		addr += (unsigned long)got << PAGE_SHIFT;
+		left -= got;
+		cond_resched();
+	}
+	if (ret) {
+		mempin_unpin_runs(pin, false);
+		pin->nruns = 0;
+	}
+	return ret;
+}
+
+static void mempin_insert(struct mempin_ctx *ctx, struct mempin_region *pin)
+{
+	struct rb_node **link = &ctx->handles.rb_node, *parent = NULL;
+
+	/* Handles only grow, so the new pin always goes rightmost. */
+	while (*link) {
+		parent = *link;
+		link = &parent->rb_right;
+	}
+	rb_link_node(&pin->handle_node, parent, link);
+	rb_insert_color(&pin->handle_node, &ctx->handles);
+	mempin_it_insert(pin, &ctx->ranges);
+}
+
+static void mempin_free(struct mempin_region *pin)
+{
+	kvfree(pin->runs);
+	kfree(pin);
+}
+
+/* Returns the memory of runs that turned out longer than needed. */
+static void mempin_runs_trim(struct mempin_region *pin)
+{
+	u64 *runs;
+
+	if (pin->nruns >= pin->runs_cap / 2 || pin->runs_cap <= 64)
+		return;
+	runs = kvmalloc_array(pin->nruns, sizeof(*runs), GFP_KERNEL_ACCOUNT);
+	if (!runs)
+		return;
+	memcpy(runs, pin->runs, pin->nruns * sizeof(*runs));
+	kvfree(pin->runs);
+	pin->runs = runs;
+	pin->runs_cap = pin->nruns;
+}
+
+/*
+ * Pins every page that [addr, addr + len) touches (the range is valid user
+ * memory: the caller checked), all or nothing.
+ */
+int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
+		     struct mempin_region **pinp)
+{
+	unsigned long first = addr >> PAGE_SHIFT;
+	unsigned long last = (addr + len - 1) >> PAGE_SHIFT;
+	unsigned long npages = last - first + 1;
+	unsigned long covered, charged;
+	struct mempin_region *pin;
+	unsigned int noverlap;
+	long shared;
+	int ret;
+
+	if (npages > MEMPIN_MAX_PIN_PAGES || npages > totalram_pages())
+		return -ENOMEM;
+	covered = mempin_va_covered(ctx, first, last, &noverlap);
+	if (noverlap > MEMPIN_MAX_OVERLAP)
+		return -ENOMEM;
+	ret = mempin_check_mappings(ctx->mm, first << PAGE_SHIFT,
+				    (last + 1) << PAGE_SHIFT, !readonly);
+	if (ret)
+		return ret;
+
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	if (!pin)
+		return -ENOMEM;
+	pin->first = first;
+	pin->last = last;
+	pin->addr = addr;
+	pin->len = len;
+	pin->npages = npages;
+	pin->writable = !readonly;
+
+	ret = mempin_cap_reserve(npages);
+	if (ret)
+		goto out_free;
+	/*
+	 * Pages no other pin covers are certainly new: charge them before
+	 * pinning.  Covered ones are new only where the physical page differs
+	 * (memory replaced since): known after pinning.
+	 */
+	charged = npages - covered;
+	ret = mempin_charge(ctx, charged);
+	if (ret)
+		goto out_cap;
+	ret = mempin_gup(ctx, pin);
+	if (ret)
+		goto out_uncharge;
+	if (covered) {
+		shared = mempin_shared_pages(ctx, pin);
+		ret = shared < 0 ? shared : mempin_charge(ctx, covered - shared);
+		if (ret)
+			goto out_unpin;
+		charged += covered - shared;
+	}
+	mempin_runs_trim(pin);
+
+	pin->handle = ++ctx->last_handle;
+	mempin_insert(ctx, pin);
+	ctx->npins++;
+	ctx->npages += npages;
+	ctx->ncharged += charged;
+	*pinp = pin;
+	return 0;
+
+out_unpin:
+	mempin_unpin_runs(pin, false);
+out_uncharge:
+	mempin_uncharge(ctx, npages - covered);
+out_cap:
+	mempin_cap_release(npages);
+out_free:
+	mempin_free(pin);
+	return ret;
+}
+
+/* Fails only with -ENOMEM, leaving the pin in place. */
+int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
+{
+	long shared = mempin_shared_pages(ctx, pin);
+	unsigned long uncharged;
+
+	if (shared < 0)
+		return shared;
+	uncharged = pin->npages - shared;
+	rb_erase(&pin->handle_node, &ctx->handles);
+	mempin_it_remove(pin, &ctx->ranges);
+	mempin_unpin_runs(pin, pin->writable);
+	mempin_uncharge(ctx, uncharged);
+	mempin_cap_release(pin->npages);
+	ctx->npins--;
+	ctx->npages -= pin->npages;
+	ctx->ncharged -= uncharged;
+	mempin_free(pin);
+	return 0;
+}
+
+struct mempin_region *mempin_find_handle(struct mempin_ctx *ctx, u64 handle)
+{
+	struct rb_node *node = ctx->handles.rb_node;
+
+	while (node) {
+		struct mempin_region *pin = rb_entry(node, struct mempin_region,
+						  handle_node);
+
+		if (handle < pin->handle)
+			node = node->rb_left;
+		else if (handle > pin->handle)
+			node = node->rb_right;
+		else
+			return pin;
+	}
+	return NULL;
+}
+
+struct mempin_region *mempin_find_range(struct mempin_ctx *ctx, u64 addr, u64 len)
+{
+	unsigned long first = addr >> PAGE_SHIFT;
+	struct mempin_region *pin;
+
+	for (pin = mempin_it_iter_first(&ctx->ranges, first, first); pin;
+	     pin = mempin_it_iter_next(pin, first, first))
+		if (pin->addr == addr && pin->len == len)
+			return pin;
+	return NULL;
+}
+
+/* At release: nothing else can reach the container any more. */
+void mempin_release_all(struct mempin_ctx *ctx)
+{
+	struct mempin_region *pin, *next;
+
+	rbtree_postorder_for_each_entry_safe(pin, next, &ctx->handles,
+					     handle_node) {
+		mempin_unpin_runs(pin, pin->writable);
+		mempin_free(pin);
+		cond_resched();
+	}
+	mempin_uncharge(ctx, ctx->ncharged);
+	mempin_cap_release(ctx->npages);
+	ctx->handles = RB_ROOT;
+	ctx->ranges = RB_ROOT_CACHED;
+	ctx->npins = 0;
+	ctx->npages = 0;
+	ctx->ncharged = 0;
+}
