@@ -34,3 +34,6 @@ clean:
 	-$(MAKE) -C tests clean
 	rm -rf module/*.o module/*.ko module/*.mod* module/.*.cmd module/Module.symvers \
 		module/modules.order module/.tmp_versions module/probes/build
+
+lint:
+	bash tests/lint/run.sh

@@ -1,31 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernels mempin supports.  API differences come
- * from compile probes (compat_probed.h); the two behaviour differences below
- * cannot be probed and use the version that introduced them, in the safe
- * direction: a backport only makes mempin check something twice.
+ * Differences between the kernels mempin supports, found by compile probes
+ * (compat_probed.h, see Kbuild).  Each shim names every variant it knows and
+ * fails the build when none compiled, rather than guessing.
  */
 #ifndef MEMPIN_COMPAT_H
 #define MEMPIN_COMPAT_H
 
 #include <linux/mm.h>
-#include <linux/version.h>
+#include <linux/pagemap.h>
 #include "compat_probed.h"
 
-/*
- * Before 6.5 the kernel lets a writable long-term pin reach pages of a
- * dirty-tracked shared file mapping; mempin refuses them itself.
- */
-#define MEMPIN_KERNEL_REFUSES_DIRTY_TRACKED \
-	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0))
+/* Set by Kbuild from the kernel version: behaviour no probe can see. */
+#ifdef MEMPIN_READONLY_COW
+#define MEMPIN_HAVE_READONLY_COW true
+#else
+#define MEMPIN_HAVE_READONLY_COW false
+#endif
 
-/*
- * From 6.2 a read-only long-term pin of a private (COW) mapping unshares the
- * page first (gup_must_unshare), so the pin stays coherent with later
- * writes.  Before, mempin refuses such pins.
- */
-#define MEMPIN_HAVE_READONLY_COW \
-	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0))
+#if defined(MEMPIN_HAVE_FOLIO_MAPPING)
+static inline struct address_space *mempin_page_mapping(struct page *page)
+{
+	return folio_mapping(page_folio(page));
+}
+#elif defined(MEMPIN_HAVE_PAGE_MAPPING)
+static inline struct address_space *mempin_page_mapping(struct page *page)
+{
+	return page_mapping(page);
+}
+#else
+#error "mempin: no way to find a page's mapping on this kernel (see module/probes)"
+#endif
 
 #if defined(MEMPIN_HAVE_UNPIN_USER_PAGE_RANGE_DIRTY_LOCK)
 static inline void mempin_unpin_contig(struct page *page, unsigned long n,

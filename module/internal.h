@@ -11,6 +11,7 @@
 #ifndef MEMPIN_INTERNAL_H
 #define MEMPIN_INTERNAL_H
 
+#include <linux/bits.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -19,7 +20,7 @@
 /* GUP batch: one page of page pointers, rescheduling between batches. */
 #define MEMPIN_CHUNK_PAGES	(PAGE_SIZE / sizeof(struct page *))
 /* Largest single pin: keeps every allocation far below INT_MAX. */
-#define MEMPIN_MAX_PIN_PAGES	(1UL << 26)
+#define MEMPIN_MAX_PIN_PAGES	BIT(26)
 /*
  * Existing pins one new pin may overlap.  Bounds the work of overlap
  * charging and, with it, how often one container can pin one page (each
@@ -81,10 +82,12 @@ void mempin_release_all(struct mempin_ctx *ctx);
 /* pin.c: the interval tree of pins by virtual page */
 void mempin_it_insert(struct mempin_region *reg, struct rb_root_cached *root);
 void mempin_it_remove(struct mempin_region *reg, struct rb_root_cached *root);
-struct mempin_region *mempin_it_iter_first(struct rb_root_cached *root,
-					unsigned long first, unsigned long last);
-struct mempin_region *mempin_it_iter_next(struct mempin_region *pin,
-				       unsigned long first, unsigned long last);
+struct mempin_region *
+mempin_it_iter_first(struct rb_root_cached *root, unsigned long first,
+		     unsigned long last);
+struct mempin_region *
+mempin_it_iter_next(struct mempin_region *reg, unsigned long first,
+		    unsigned long last);
 
 /* account.c */
 unsigned long mempin_va_covered(struct mempin_ctx *ctx, unsigned long first,

@@ -240,9 +240,7 @@ static int mempin_ioc_unpin_batch(struct mempin_ctx *ctx, void *arg)
 		ret = mempin_unpin_handle(ctx, handle);
 		cond_resched();
 	}
-	if (ret)
-		return ret;
-	return 0;
+	return ret;
 }
 
 union mempin_ioc_arg {
@@ -261,24 +259,25 @@ struct mempin_ioc {
 	bool batch;
 };
 
-#define MEMPIN_IOC(_cmd, _type, _handler, _out, _batch)			\
-	[_IOC_NR(_cmd)] = { .cmd = _cmd, .size = sizeof(_type),		\
-			    .handler = _handler, .copy_out = _out,	\
-			    .batch = _batch }
-
 static const struct mempin_ioc mempin_iocs[] = {
-	MEMPIN_IOC(MEMPIN_IOC_INFO, struct mempin_info, mempin_ioc_info,
-		   true, false),
-	MEMPIN_IOC(MEMPIN_IOC_PIN, struct mempin_pin, mempin_ioc_pin,
-		   true, false),
-	MEMPIN_IOC(MEMPIN_IOC_UNPIN, struct mempin_unpin, mempin_ioc_unpin,
-		   false, false),
-	MEMPIN_IOC(MEMPIN_IOC_STATS, struct mempin_stats, mempin_ioc_stats,
-		   true, false),
-	MEMPIN_IOC(MEMPIN_IOC_PIN_BATCH, struct mempin_batch,
-		   mempin_ioc_pin_batch, true, true),
-	MEMPIN_IOC(MEMPIN_IOC_UNPIN_BATCH, struct mempin_batch,
-		   mempin_ioc_unpin_batch, true, true),
+	[_IOC_NR(MEMPIN_IOC_INFO)] = {
+		MEMPIN_IOC_INFO, sizeof(struct mempin_info),
+		mempin_ioc_info, true, false },
+	[_IOC_NR(MEMPIN_IOC_PIN)] = {
+		MEMPIN_IOC_PIN, sizeof(struct mempin_pin),
+		mempin_ioc_pin, true, false },
+	[_IOC_NR(MEMPIN_IOC_UNPIN)] = {
+		MEMPIN_IOC_UNPIN, sizeof(struct mempin_unpin),
+		mempin_ioc_unpin, false, false },
+	[_IOC_NR(MEMPIN_IOC_STATS)] = {
+		MEMPIN_IOC_STATS, sizeof(struct mempin_stats),
+		mempin_ioc_stats, true, false },
+	[_IOC_NR(MEMPIN_IOC_PIN_BATCH)] = {
+		MEMPIN_IOC_PIN_BATCH, sizeof(struct mempin_batch),
+		mempin_ioc_pin_batch, true, true },
+	[_IOC_NR(MEMPIN_IOC_UNPIN_BATCH)] = {
+		MEMPIN_IOC_UNPIN_BATCH, sizeof(struct mempin_batch),
+		mempin_ioc_unpin_batch, true, true },
 };
 
 static long mempin_ioctl(struct file *file, unsigned int cmd,

@@ -15,10 +15,12 @@
 #include "compat.h"
 #include "internal.h"
 
-#define MEMPIN_START(pin) ((pin)->first)
-#define MEMPIN_LAST(pin) ((pin)->last)
+#define MEMPIN_START(reg) ((reg)->first)
+#define MEMPIN_LAST(reg) ((reg)->last)
+/* Not static: account.c walks the tree too. */
+#define MEMPIN_IT_SCOPE
 INTERVAL_TREE_DEFINE(struct mempin_region, va_node, unsigned long, subtree_last,
-		     MEMPIN_START, MEMPIN_LAST, , mempin_it)
+		     MEMPIN_START, MEMPIN_LAST, MEMPIN_IT_SCOPE, mempin_it)
 
 /*
  * Writes to such a mapping must go through the filesystem's dirty tracking
@@ -86,19 +88,39 @@ static int mempin_check_mappings(struct mm_struct *mm, unsigned long start,
 
 /*
  * Before 6.5, GUP pins pages of a dirty-tracked shared file mapping without
- * complaint, and the mapping may have been swapped for one since
- * mempin_check_mappings() looked.  So look at what was actually pinned.
+ * complaint, and the mapping may have changed since mempin_check_mappings()
+ * looked.  So every kernel also checks what was actually pinned, once per
+ * compound page (a THP costs one check, not 512).
  */
-static bool mempin_page_needs_dirty_tracking(struct page *page)
+static bool mempin_page_needs_dirty_tracking(struct page *head)
 {
 	struct address_space *mapping;
 
-	if (MEMPIN_KERNEL_REFUSES_DIRTY_TRACKED || PageAnon(page) ||
-	    PageHuge(page))
+	if (PageAnon(head) || PageHuge(head))
 		return false;
-	mapping = page_mapping(page);
+	mapping = mempin_page_mapping(head);
 	return mapping && !shmem_mapping(mapping) &&
 	       mapping_can_writeback(mapping);
+}
+
+/* Pfns [start, end) belong to a compound page already checked. */
+struct mempin_checked {
+	unsigned long start, end;
+};
+
+static bool mempin_pinned_page_ok(struct mempin_checked *ok, struct page *page,
+				  unsigned long pfn)
+{
+	struct page *head;
+
+	if (pfn >= ok->start && pfn < ok->end)
+		return true;
+	head = compound_head(page);
+	if (mempin_page_needs_dirty_tracking(head))
+		return false;
+	ok->start = page_to_pfn(head);
+	ok->end = ok->start + compound_nr(head);
+	return true;
 }
 
 static int mempin_runs_grow(struct mempin_region *pin)
@@ -123,7 +145,7 @@ static int mempin_runs_grow(struct mempin_region *pin)
  * appended are unpinned here; those appended go with the runs.
  */
 static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
-			    unsigned long n)
+			    unsigned long n, struct mempin_checked *ok)
 {
 	u64 *run = pin->nruns ? &pin->runs[pin->nruns - 1] : NULL;
 	unsigned long next_pfn = run ? mempin_run_pfn(*run) +
@@ -135,7 +157,7 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 	for (i = 0; i < n; i++) {
 		unsigned long pfn = page_to_pfn(pages[i]);
 
-		if (pin->writable && mempin_page_needs_dirty_tracking(pages[i])) {
+		if (pin->writable && !mempin_pinned_page_ok(ok, pages[i], pfn)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -173,6 +195,7 @@ static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 	unsigned int gup_flags = FOLL_LONGTERM | (pin->writable ? FOLL_WRITE : 0);
 	unsigned long addr = pin->first << PAGE_SHIFT;
 	unsigned long left = pin->npages;
+	struct mempin_checked ok = { 0, 0 };
 	int ret = 0;
 
 	BUILD_BUG_ON(BITS_PER_LONG == 64 &&
@@ -190,7 +213,7 @@ static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 			ret = got ? got : -EFAULT;
 			break;
 		}
-		ret = mempin_add_pages(pin, ctx->scratch, got);
+		ret = mempin_add_pages(pin, ctx->scratch, got, &ok);
 		if (ret)
 			break;
 		addr += (unsigned long)got << PAGE_SHIFT;

@@ -13,17 +13,18 @@
 #ifndef _UAPI_LINUX_MEMPIN_H
 #define _UAPI_LINUX_MEMPIN_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
 #define MEMPIN_ABI_VERSION	1
 
 /* Feature bits reported by MEMPIN_IOC_INFO. */
-#define MEMPIN_FEATURE_READONLY		(1ULL << 0) /* MEMPIN_PIN_READONLY */
-#define MEMPIN_FEATURE_BATCH		(1ULL << 1) /* PIN_BATCH, UNPIN_BATCH */
-#define MEMPIN_FEATURE_UNPIN_RANGE	(1ULL << 2) /* MEMPIN_UNPIN_BY_RANGE */
+#define MEMPIN_FEATURE_READONLY		_BITULL(0) /* MEMPIN_PIN_READONLY */
+#define MEMPIN_FEATURE_BATCH		_BITULL(1) /* PIN_BATCH, UNPIN_BATCH */
+#define MEMPIN_FEATURE_UNPIN_RANGE	_BITULL(2) /* MEMPIN_UNPIN_BY_RANGE */
 /* Read-only pins of private (copy-on-write) mappings stay coherent. */
-#define MEMPIN_FEATURE_READONLY_COW	(1ULL << 3)
+#define MEMPIN_FEATURE_READONLY_COW	_BITULL(3)
 
 /* MEMPIN_IOC_INFO: ABI version, features and limits.  Out only. */
 struct mempin_info {
@@ -38,7 +39,7 @@ struct mempin_info {
 };
 
 /* Flags of struct mempin_pin and struct mempin_range. */
-#define MEMPIN_PIN_READONLY	(1U << 0) /* pin without write access */
+#define MEMPIN_PIN_READONLY	_BITUL(0) /* pin without write access */
 
 /* MEMPIN_IOC_PIN: pin [addr, addr + len) of the caller's memory. */
 struct mempin_pin {
@@ -51,7 +52,7 @@ struct mempin_pin {
 };
 
 /* Flags of struct mempin_unpin. */
-#define MEMPIN_UNPIN_BY_RANGE	(1U << 0) /* match (addr, len), not handle */
+#define MEMPIN_UNPIN_BY_RANGE	_BITUL(0) /* match (addr, len), not handle */
 
 /* MEMPIN_IOC_UNPIN: unpin one pin, by handle or by its exact range. */
 struct mempin_unpin {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# make lint: checkpatch --strict, sparse, W=1 and the uapi layout check.
+# Kernel tools come from Debian's packages (make deps); checkpatch is taken
+# out of the linux-source tarball once and cached.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${MEMPIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mempin}
+kdir=${KDIR:-$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1)}
+fail=0
+
+step() { printf '== %s\n' "$*"; }
+bad() { printf 'FAIL: %s\n' "$*"; fail=1; }
+
+checkpatch=$cache/checkpatch/scripts/checkpatch.pl
+if [ ! -x "$checkpatch" ]; then
+	src=$(ls /usr/src/linux-source-*.tar.xz | sort -V | tail -n1)
+	mkdir -p "$cache/checkpatch"
+	tar -xJf "$src" -C "$cache/checkpatch" --strip-components=1 --wildcards \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+fi
+
+step "checkpatch --strict"
+if ! "$checkpatch" --strict --no-tree --quiet --show-types \
+	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+	-f $(cd "$top" && git ls-files -co --exclude-standard "module/*.[ch]" | sed "s|^|$top/|") \
+	"$top"/uapi/linux/mempin.h; then
+	bad checkpatch
+fi
+
+# Build in a scratch copy so lint never leaves objects in the tree.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$top/module" "$top/uapi" "$work/"
+step "W=1 build ($kdir)"
+if ! make -s -C "$kdir" M="$work/module" W=1 modules >"$work/w1.log" 2>&1 ||
+	grep -E 'warning:|error:' "$work/w1.log"; then
+	cat "$work/w1.log"
+	bad "W=1 build"
+fi
+step "sparse (C=2)"
+if ! make -s -C "$kdir" M="$work/module" C=2 modules >"$work/sparse.log" 2>&1 ||
+	grep -E 'warning:|error:' "$work/sparse.log"; then
+	cat "$work/sparse.log"
+	bad sparse
+fi
+
+step "uapi: no holes or padding in any struct (pahole)"
+structs=$(sed -n 's/^struct \(mempin_[a-z_]*\) {$/\1/p' "$top/uapi/linux/mempin.h")
+printf '#include <linux/mempin.h>\n' >"$work/uapi.c"
+for s in $structs; do printf 'struct %s u_%s;\n' "$s" "$s" >>"$work/uapi.c"; done
+for bits in 64 32; do
+	if [ "$bits" = 32 ] && ! gcc -m32 -E -x c /dev/null >/dev/null 2>&1; then
+		echo "  (no -m32 toolchain: 32-bit layout not checked)"
+		continue
+	fi
+	gcc -m$bits -g -c -I"$top/uapi" -o "$work/uapi$bits.o" "$work/uapi.c"
+	for s in $structs; do
+		layout=$(pahole -C "$s" "$work/uapi$bits.o")
+		if grep -qE 'XXX|hole|padding' <<<"$layout"; then
+			printf '%s\n' "$layout"
+			bad "$s has a hole or padding ($bits-bit)"
+		fi
+		sizes+=("$bits $s $(sed -n 's/.*size: \([0-9]*\),.*/\1/p' <<<"$layout")")
+	done
+done
+# The same layout for 32- and 64-bit callers is what lets compat_ioctl
+# share the handler.
+if [ "$(printf '%s\n' "${sizes[@]}" | awk '{print $2, $3}' | sort | uniq | awk '{print $1}' | uniq -d)" ]; then
+	printf '%s\n' "${sizes[@]}"
+	bad "struct sizes differ between 32- and 64-bit"
+fi
+
+if [ "$fail" -ne 0 ]; then
+	echo "lint: FAILED"
+	exit 1
+fi
+echo "lint: clean"
