@@ -151,7 +151,6 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 	unsigned long next_pfn = run ? mempin_run_pfn(*run) +
 					   mempin_run_pages(*run) : 0;
 	unsigned long i;
-
 	int ret = 0;
 
 	for (i = 0; i < n; i++) {
