@@ -79,7 +79,8 @@ static int mempin_ioc_info(struct mempin_ctx *ctx, void *arg)
 			 MEMPIN_FEATURE_UNPIN_RANGE;
 	if (MEMPIN_HAVE_READONLY_COW)
 		info->features |= MEMPIN_FEATURE_READONLY_COW;
-	info->max_pin_pages = MEMPIN_MAX_PIN_PAGES;
+	info->max_pin_pages = min_t(unsigned long, MEMPIN_MAX_PIN_PAGES,
+				    totalram_pages());
 	info->max_overlap = MEMPIN_MAX_OVERLAP;
 	info->cap_pages = mempin_cap_pages();
 	return 0;
@@ -131,6 +132,23 @@ static int mempin_ioc_pin(struct mempin_ctx *ctx, void *arg)
 	req->handle = reg->handle;
 	req->pages = reg->npages;
 	return 0;
+}
+
+/*
+ * The caller never learnt the handle: the pin must not stay.  Another thread
+ * may have unpinned it by range meanwhile; if unpinning runs out of memory
+ * the pin stays until close, still charged.
+ */
+static void mempin_undo_pin(struct mempin_ctx *ctx, void *arg)
+{
+	struct mempin_pin *req = arg;
+	struct mempin_region *reg;
+
+	mutex_lock(&ctx->lock);
+	reg = mempin_find_handle(ctx, req->handle);
+	if (reg)
+		mempin_unpin(ctx, reg);
+	mutex_unlock(&ctx->lock);
 }
 
 static int mempin_ioc_unpin(struct mempin_ctx *ctx, void *arg)
@@ -238,6 +256,8 @@ static int mempin_ioc_unpin_batch(struct mempin_ctx *ctx, void *arg)
 			break;
 		}
 		ret = mempin_unpin_handle(ctx, handle);
+		if (ret)
+			break;
 		cond_resched();
 	}
 	return ret;
@@ -257,6 +277,8 @@ struct mempin_ioc {
 	int (*handler)(struct mempin_ctx *ctx, void *arg);
 	bool copy_out;		/* write the struct back (always, if batch) */
 	bool batch;
+	/* Undoes a success whose result could not be written back. */
+	void (*undo)(struct mempin_ctx *ctx, void *arg);
 };
 
 static const struct mempin_ioc mempin_iocs[] = {
@@ -265,7 +287,7 @@ static const struct mempin_ioc mempin_iocs[] = {
 		mempin_ioc_info, true, false },
 	[_IOC_NR(MEMPIN_IOC_PIN)] = {
 		MEMPIN_IOC_PIN, sizeof(struct mempin_pin),
-		mempin_ioc_pin, true, false },
+		mempin_ioc_pin, true, false, mempin_undo_pin },
 	[_IOC_NR(MEMPIN_IOC_UNPIN)] = {
 		MEMPIN_IOC_UNPIN, sizeof(struct mempin_unpin),
 		mempin_ioc_unpin, false, false },
@@ -312,8 +334,11 @@ static long mempin_ioctl(struct file *file, unsigned int cmd,
 
 	ret = ioc->handler(ctx, &karg);
 	if (ioc->copy_out && (!ret || ioc->batch) &&
-	    copy_to_user(uarg, &karg, ioc->size))
+	    copy_to_user(uarg, &karg, ioc->size)) {
+		if (!ret && ioc->undo)
+			ioc->undo(ctx, &karg);
 		return -EFAULT;
+	}
 	return ret;
 }
 

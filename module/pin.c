@@ -278,6 +278,7 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	long shared;
 	int ret;
 
+	/* The limit MEMPIN_IOC_INFO reports as max_pin_pages. */
 	if (npages > MEMPIN_MAX_PIN_PAGES || npages > totalram_pages())
 		return -ENOMEM;
 	covered = mempin_va_covered(ctx, first, last, &noverlap);
