@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rawio: the mempin ioctls issued directly.  See rawio.h. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "rawio.h"
+
+int mp_open(void)
+{
+	int fd = open(MEMPIN_DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int xmp_open(void)
+{
+	int fd = mp_open();
+
+	ck_assert_msg(fd >= 0, "open %s: %s", MEMPIN_DEV, strerror(-fd));
+	return fd;
+}
+
+void xclose(int fd)
+{
+	ck_assert_msg(close(fd) == 0, "close: %s", strerror(errno));
+}
+
+int mp_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+int mp_pin(int fd, const void *addr, size_t len, unsigned int flags,
+	   uint64_t *handle, uint64_t *pages)
+{
+	struct mempin_pin p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.size = sizeof(p);
+	p.flags = flags;
+	p.addr = (uintptr_t)addr;
+	p.len = len;
+	r = mp_ioctl(fd, MEMPIN_IOC_PIN, &p);
+	if (!r && handle)
+		*handle = p.handle;
+	if (!r && pages)
+		*pages = p.pages;
+	return r;
+}
+
+int mp_unpin(int fd, uint64_t handle)
+{
+	struct mempin_unpin u;
+
+	memset(&u, 0, sizeof(u));
+	u.size = sizeof(u);
+	u.handle = handle;
+	return mp_ioctl(fd, MEMPIN_IOC_UNPIN, &u);
+}
+
+int mp_unpin_range(int fd, const void *addr, size_t len)
+{
+	struct mempin_unpin u;
+
+	memset(&u, 0, sizeof(u));
+	u.size = sizeof(u);
+	u.flags = MEMPIN_UNPIN_BY_RANGE;
+	u.addr = (uintptr_t)addr;
+	u.len = len;
+	return mp_ioctl(fd, MEMPIN_IOC_UNPIN, &u);
+}
+
+int mp_stats(int fd, struct mempin_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return mp_ioctl(fd, MEMPIN_IOC_STATS, st);
+}
+
+int mp_info(int fd, struct mempin_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return mp_ioctl(fd, MEMPIN_IOC_INFO, info);
+}
+
+int mp_pin_batch(int fd, struct mempin_range *r, unsigned int count,
+		 unsigned int *done)
+{
+	struct mempin_batch b;
+	int ret;
+
+	memset(&b, 0, sizeof(b));
+	b.size = sizeof(b);
+	b.entries = (uintptr_t)r;
+	b.count = count;
+	b.entry_size = sizeof(*r);
+	b.done = 0xdeadbeef;
+	ret = mp_ioctl(fd, MEMPIN_IOC_PIN_BATCH, &b);
+	if (done)
+		*done = b.done;
+	return ret;
+}
+
+int mp_unpin_batch(int fd, uint64_t *h, unsigned int count, unsigned int *done)
+{
+	struct mempin_batch b;
+	int ret;
+
+	memset(&b, 0, sizeof(b));
+	b.size = sizeof(b);
+	b.entries = (uintptr_t)h;
+	b.count = count;
+	b.entry_size = sizeof(*h);
+	b.done = 0xdeadbeef;
+	ret = mp_ioctl(fd, MEMPIN_IOC_UNPIN_BATCH, &b);
+	if (done)
+		*done = b.done;
+	return ret;
+}
+
+uint64_t xpin(int fd, const void *addr, size_t len, unsigned int flags)
+{
+	uint64_t h = 0;
+	int r = mp_pin(fd, addr, len, flags, &h, NULL);
+
+	ck_assert_msg(r == 0, "pin %p+%zu flags %#x: %s", addr, len, flags,
+		      strerror(-r));
+	ck_assert_uint_ne(h, 0);
+	return h;
+}
+
+void xunpin(int fd, uint64_t handle)
+{
+	int r = mp_unpin(fd, handle);
+
+	ck_assert_msg(r == 0, "unpin %llu: %s", (unsigned long long)handle,
+		      strerror(-r));
+}
+
+void xstats(int fd, struct mempin_stats *st)
+{
+	int r = mp_stats(fd, st);
+
+	ck_assert_msg(r == 0, "stats: %s", strerror(-r));
+}
+
+void xinfo(int fd, struct mempin_info *info)
+{
+	int r = mp_info(fd, info);
+
+	ck_assert_msg(r == 0, "info: %s", strerror(-r));
+}

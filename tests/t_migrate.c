@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pinned pages stay put: their PFN (pagemap) and NUMA node (move_pages)
+ * survive move_pages() to the other node and compaction, while unpinned
+ * mlocked control pages do move.  The guest has two NUMA nodes.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "rawio.h"
+#include "suites.h"
+
+#define NPAGES 16
+
+static void need_two_nodes(void)
+{
+	ck_assert_msg(kv_nr_nodes() >= 2, "the guest has %d NUMA node(s), need 2",
+		      kv_nr_nodes());
+}
+
+/* Moves n pages to node (they are not pinned) and asserts they went. */
+static void move_all(char *p, size_t n, int node)
+{
+	int *st = calloc(n, sizeof(*st));
+	long r;
+
+	ck_assert(st);
+	r = kv_move_n(p, n, node, st);
+	ck_assert_msg(r == 0, "move_pages to node %d: %ld", node, r);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(st[i] == node, "page %zu: status %d, want node %d", i,
+			      st[i], node);
+		ck_assert_int_eq(kv_node(p + i * PG), node);
+	}
+	free(st);
+}
+
+static void pfns(const char *p, size_t n, uint64_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i] = kv_pfn(p + i * PG);
+		ck_assert_msg(out[i] && out[i] != UINT64_MAX, "page %zu: no PFN", i);
+	}
+}
+
+START_TEST(move_pages_pinned_stay_control_moves)
+{
+	int fd = xmp_open();
+	char *pin = xmap(NPAGES * PG), *ctl = xmap(NPAGES * PG);
+	uint64_t pf0[NPAGES], pf1[NPAGES], cf0[NPAGES], cf1[NPAGES];
+	int st[NPAGES];
+	long r;
+
+	need_two_nodes();
+	ck_assert_int_eq(mlock(ctl, NPAGES * PG), 0);
+	move_all(pin, NPAGES, 0);
+	move_all(ctl, NPAGES, 0);
+	xpin(fd, pin, NPAGES * PG, 0);
+	pfns(pin, NPAGES, pf0);
+	pfns(ctl, NPAGES, cf0);
+
+	r = kv_move_n(pin, NPAGES, 1, st);
+	ck_assert_msg(r >= 0, "move_pages: %ld", r);
+	pfns(pin, NPAGES, pf1);
+	for (int i = 0; i < NPAGES; i++) {
+		ck_assert_msg(kv_node(pin + i * PG) == 0, "pinned page %d moved to node %d",
+			      i, kv_node(pin + i * PG));
+		ck_assert_msg(pf1[i] == pf0[i], "pinned page %d: PFN %#llx -> %#llx", i,
+			      (unsigned long long)pf0[i], (unsigned long long)pf1[i]);
+		ck_assert_int_ne(st[i], 1);
+	}
+
+	r = kv_move_n(ctl, NPAGES, 1, st);
+	ck_assert_msg(r == 0, "control move_pages: %ld", r);
+	pfns(ctl, NPAGES, cf1);
+	for (int i = 0; i < NPAGES; i++) {
+		ck_assert_msg(st[i] == 1, "control page %d: status %d", i, st[i]);
+		ck_assert_int_eq(kv_node(ctl + i * PG), 1);
+		ck_assert_uint_ne(cf1[i], cf0[i]);
+	}
+	/* The contents are where they were. */
+	for (int i = 0; i < NPAGES; i++)
+		ck_assert_int_eq(pin[i * PG + 7], 0x5a);
+	ASSERT_STATS(fd, 1, NPAGES, NPAGES);
+	xclose(fd);
+}
+END_TEST
+
+/* The same pages move once unpinned: it was the pin that held them. */
+START_TEST(move_pages_after_unpin)
+{
+	int fd = xmp_open();
+	char *pin = xmap(NPAGES * PG);
+	uint64_t pf0[NPAGES], pf1[NPAGES];
+	int st[NPAGES];
+	uint64_t h;
+
+	need_two_nodes();
+	move_all(pin, NPAGES, 1);
+	h = xpin(fd, pin, NPAGES * PG, 0);
+	pfns(pin, NPAGES, pf0);
+	ck_assert_int_ge(kv_move_n(pin, NPAGES, 0, st), 0);
+	ck_assert_int_eq(kv_node(pin), 1);
+	xunpin(fd, h);
+	move_all(pin, NPAGES, 0);
+	pfns(pin, NPAGES, pf1);
+	for (int i = 0; i < NPAGES; i++)
+		ck_assert_uint_ne(pf1[i], pf0[i]);
+	xclose(fd);
+}
+END_TEST
+
+/* Read-only pins of shared memory hold the pages too, and so does one pin
+ * that covers only part of the buffer (the rest moves). */
+START_TEST(move_pages_partial_and_readonly)
+{
+	int fd = xmp_open();
+	int mfd = memfd_create("mempin-mig", MFD_CLOEXEC);
+	char *shm, *anon = xmap(NPAGES * PG);
+	uint64_t sf0[NPAGES], af0[NPAGES];
+	int st[NPAGES];
+
+	need_two_nodes();
+	ck_assert(mfd >= 0);
+	ck_assert_int_eq(ftruncate(mfd, NPAGES * PG), 0);
+	shm = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ck_assert(shm != MAP_FAILED);
+	memset(shm, 3, NPAGES * PG);
+	move_all(shm, NPAGES, 0);
+	move_all(anon, NPAGES, 0);
+	xpin(fd, shm, NPAGES * PG, MEMPIN_PIN_READONLY);
+	xpin(fd, anon + 4 * PG + 9, 4 * PG, 0);		/* pages 4-8 */
+	pfns(shm, NPAGES, sf0);
+	pfns(anon, NPAGES, af0);
+	ck_assert_int_ge(kv_move_n(shm, NPAGES, 1, st), 0);
+	for (int i = 0; i < NPAGES; i++) {
+		ck_assert_int_eq(kv_node(shm + i * PG), 0);
+		ck_assert_uint_eq(kv_pfn(shm + i * PG), sf0[i]);
+	}
+	/* One page at a time: a failure does not stop the others. */
+	for (int i = 0; i < NPAGES; i++) {
+		int pinned = i >= 4 && i <= 8;
+
+		kv_move(anon + i * PG, 1);
+		ck_assert_msg(kv_node(anon + i * PG) == (pinned ? 0 : 1),
+			      "page %d (pinned %d) on node %d", i, pinned,
+			      kv_node(anon + i * PG));
+		if (pinned)
+			ck_assert_uint_eq(kv_pfn(anon + i * PG), af0[i]);
+		else
+			ck_assert_uint_ne(kv_pfn(anon + i * PG), af0[i]);
+	}
+	xclose(fd);
+	close(mfd);
+}
+END_TEST
+
+/*
+ * Compaction: pinned pages scattered through mostly free memory (the
+ * pages between them were freed) keep their PFNs through
+ * /proc/sys/vm/compact_memory.  Control pages may or may not move
+ * (compaction decides), so they are only counted in the log.
+ */
+START_TEST(compaction_keeps_pinned_pfns)
+{
+	enum { N = 4096, STRIDE = 8 };
+	int fd = xmp_open();
+	char *pin = xmap(N * PG), *ctl = xmap(N * PG);
+	uint64_t *pf = calloc(N / STRIDE, sizeof(*pf));
+	uint64_t *cf = calloc(N / STRIDE, sizeof(*cf));
+	struct mempin_range *r = calloc(N / STRIDE, sizeof(*r));
+	unsigned int done;
+	int moved = 0, e;
+
+	ck_assert(pf && cf && r);
+	for (int i = 0; i < N; i++)
+		if (i % STRIDE) {
+			ck_assert_int_eq(madvise(pin + i * PG, PG, MADV_DONTNEED), 0);
+			ck_assert_int_eq(madvise(ctl + i * PG, PG, MADV_DONTNEED), 0);
+		} else {
+			pin[i * PG] = (char)i;
+			ctl[i * PG] = (char)i;
+		}
+	for (int i = 0; i < N / STRIDE; i++) {
+		r[i].addr = (uintptr_t)(pin + i * STRIDE * PG);
+		r[i].len = PG;
+	}
+	ck_assert_int_eq(mp_pin_batch(fd, r, N / STRIDE, &done), 0);
+	for (int i = 0; i < N / STRIDE; i++) {
+		pf[i] = kv_pfn(pin + i * STRIDE * PG);
+		cf[i] = kv_pfn(ctl + i * STRIDE * PG);
+	}
+	e = kv_write_file("/proc/sys/vm/compact_memory", "1");
+	ck_assert_msg(e == 0, "compact_memory: %s", strerror(-e));
+	for (int i = 0; i < N / STRIDE; i++) {
+		ck_assert_msg(kv_pfn(pin + i * STRIDE * PG) == pf[i],
+			      "pinned page %d moved by compaction", i);
+		ck_assert_int_eq(pin[i * STRIDE * PG], (char)(i * STRIDE));
+		moved += kv_pfn(ctl + i * STRIDE * PG) != cf[i];
+	}
+	printf("compaction moved %d of %d unpinned control pages\n", moved, N / STRIDE);
+	ASSERT_STATS(fd, N / STRIDE, N / STRIDE, N / STRIDE);
+	xclose(fd);
+	free(pf);
+	free(cf);
+	free(r);
+}
+END_TEST
+
+Suite *migrate_suite(void)
+{
+	Suite *s = suite_create("migrate");
+	TCase *tc;
+
+	tc = tcase_slow("move_pages", 300);
+	tcase_add_test(tc, move_pages_pinned_stay_control_moves);
+	tcase_add_test(tc, move_pages_after_unpin);
+	tcase_add_test(tc, move_pages_partial_and_readonly);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_slow("compaction", 600);
+	tcase_add_test(tc, compaction_keeps_pinned_pfns);
+	suite_add_tcase(s, tc);
+	return s;
+}
