@@ -18,53 +18,13 @@
 
 #include "mempin.h"
 
-/*
- * The public flag and feature values must be the kernel's.  Keep them, and
- * let <linux/mempin.h> define its own spelling of the same macros.
- */
-enum {
-	LIB_PIN_READONLY = MEMPIN_PIN_READONLY,
-	LIB_FEATURE_READONLY = MEMPIN_FEATURE_READONLY,
-	LIB_FEATURE_BATCH = MEMPIN_FEATURE_BATCH,
-	LIB_FEATURE_UNPIN_RANGE = MEMPIN_FEATURE_UNPIN_RANGE,
-	LIB_FEATURE_READONLY_COW = MEMPIN_FEATURE_READONLY_COW,
-};
-#undef MEMPIN_PIN_READONLY
-#undef MEMPIN_FEATURE_READONLY
-#undef MEMPIN_FEATURE_BATCH
-#undef MEMPIN_FEATURE_UNPIN_RANGE
-#undef MEMPIN_FEATURE_READONLY_COW
-
-/*
- * The kernel's struct mempin_stats and struct mempin_info have the same tags
- * as the public ones: rename them while <linux/mempin.h> is read, and take
- * the ioctl numbers while the renaming still applies.
- */
-#define mempin_stats mempin_k_stats
-#define mempin_info mempin_k_info
-#include <linux/mempin.h>
-static const unsigned long ioc_info = MEMPIN_IOC_INFO;
-static const unsigned long ioc_pin = MEMPIN_IOC_PIN;
-static const unsigned long ioc_unpin = MEMPIN_IOC_UNPIN;
-static const unsigned long ioc_stats = MEMPIN_IOC_STATS;
-static const unsigned long ioc_pin_batch = MEMPIN_IOC_PIN_BATCH;
-static const unsigned long ioc_unpin_batch = MEMPIN_IOC_UNPIN_BATCH;
-#undef mempin_stats
-#undef mempin_info
-
-_Static_assert(LIB_PIN_READONLY == MEMPIN_PIN_READONLY, "flag value");
-_Static_assert(LIB_FEATURE_READONLY == MEMPIN_FEATURE_READONLY, "feature");
-_Static_assert(LIB_FEATURE_BATCH == MEMPIN_FEATURE_BATCH, "feature");
-_Static_assert(LIB_FEATURE_UNPIN_RANGE == MEMPIN_FEATURE_UNPIN_RANGE, "feature");
-_Static_assert(LIB_FEATURE_READONLY_COW == MEMPIN_FEATURE_READONLY_COW, "feature");
-
 /* The first published (v1) sizes: what this library sends. */
-_Static_assert(sizeof(struct mempin_k_info) == 48, "mempin_info v1");
-_Static_assert(sizeof(struct mempin_pin) == 40, "mempin_pin v1");
-_Static_assert(sizeof(struct mempin_unpin) == 32, "mempin_unpin v1");
-_Static_assert(sizeof(struct mempin_k_stats) == 32, "mempin_stats v1");
-_Static_assert(sizeof(struct mempin_range) == 32, "mempin_range v1");
-_Static_assert(sizeof(struct mempin_batch) == 32, "mempin_batch v1");
+_Static_assert(sizeof(struct mempin_info_arg) == 48, "mempin_info v1");
+_Static_assert(sizeof(struct mempin_pin_arg) == 40, "mempin_pin v1");
+_Static_assert(sizeof(struct mempin_unpin_arg) == 32, "mempin_unpin v1");
+_Static_assert(sizeof(struct mempin_stats_arg) == 32, "mempin_stats v1");
+_Static_assert(sizeof(struct mempin_pin_entry) == 32, "mempin_range v1");
+_Static_assert(sizeof(struct mempin_batch_arg) == 32, "mempin_batch v1");
 _Static_assert(sizeof(uint64_t) == sizeof(__u64), "unpin batch entry");
 
 #define MEMPIN_EXPORT __attribute__((visibility("default")))
@@ -93,7 +53,7 @@ static int mp_ioctl(int fd, unsigned long req, void *arg)
 
 MEMPIN_EXPORT int mempin_open(struct mempin **mpp, unsigned int flags)
 {
-	struct mempin_k_info ki;
+	struct mempin_info_arg ki;
 	struct mempin *mp;
 	const char *path;
 	int saved = errno;
@@ -123,7 +83,7 @@ MEMPIN_EXPORT int mempin_open(struct mempin **mpp, unsigned int flags)
 	/* Fails with ENOTTY if the file is not a mempin device. */
 	memset(&ki, 0, sizeof(ki));
 	ki.size = sizeof(ki);
-	ret = mp_ioctl(mp->fd, ioc_info, &ki);
+	ret = mp_ioctl(mp->fd, MEMPIN_IOC_INFO, &ki);
 	if (ret) {
 		close(mp->fd);
 		goto fail;
@@ -158,7 +118,7 @@ MEMPIN_EXPORT int mempin_fd(const struct mempin *mp)
 MEMPIN_EXPORT int mempin_pin(struct mempin *mp, const void *addr, size_t len,
 			     unsigned int flags, uint64_t *handle)
 {
-	struct mempin_pin p;
+	struct mempin_pin_arg p;
 	int ret;
 
 	if (!mp)
@@ -168,7 +128,7 @@ MEMPIN_EXPORT int mempin_pin(struct mempin *mp, const void *addr, size_t len,
 	p.flags = flags;
 	p.addr = (uintptr_t)addr;
 	p.len = len;
-	ret = mp_ioctl(mp->fd, ioc_pin, &p);
+	ret = mp_ioctl(mp->fd, MEMPIN_IOC_PIN, &p);
 	if (!ret && handle)
 		*handle = p.handle;
 	return ret;
@@ -176,20 +136,20 @@ MEMPIN_EXPORT int mempin_pin(struct mempin *mp, const void *addr, size_t len,
 
 MEMPIN_EXPORT int mempin_unpin(struct mempin *mp, uint64_t handle)
 {
-	struct mempin_unpin u;
+	struct mempin_unpin_arg u;
 
 	if (!mp)
 		return -EINVAL;
 	memset(&u, 0, sizeof(u));
 	u.size = sizeof(u);
 	u.handle = handle;
-	return mp_ioctl(mp->fd, ioc_unpin, &u);
+	return mp_ioctl(mp->fd, MEMPIN_IOC_UNPIN, &u);
 }
 
 MEMPIN_EXPORT int mempin_unpin_range(struct mempin *mp, const void *addr,
 				     size_t len)
 {
-	struct mempin_unpin u;
+	struct mempin_unpin_arg u;
 
 	if (!mp)
 		return -EINVAL;
@@ -198,12 +158,12 @@ MEMPIN_EXPORT int mempin_unpin_range(struct mempin *mp, const void *addr,
 	u.flags = MEMPIN_UNPIN_BY_RANGE;
 	u.addr = (uintptr_t)addr;
 	u.len = len;
-	return mp_ioctl(mp->fd, ioc_unpin, &u);
+	return mp_ioctl(mp->fd, MEMPIN_IOC_UNPIN, &u);
 }
 
 MEMPIN_EXPORT int mempin_stats(struct mempin *mp, struct mempin_stats *st)
 {
-	struct mempin_k_stats ks;
+	struct mempin_stats_arg ks;
 	int ret;
 
 	if (!mp)
@@ -212,7 +172,7 @@ MEMPIN_EXPORT int mempin_stats(struct mempin *mp, struct mempin_stats *st)
 		return -EFAULT;
 	memset(&ks, 0, sizeof(ks));
 	ks.size = sizeof(ks);
-	ret = mp_ioctl(mp->fd, ioc_stats, &ks);
+	ret = mp_ioctl(mp->fd, MEMPIN_IOC_STATS, &ks);
 	if (ret)
 		return ret;
 	st->pins = ks.pins;
@@ -223,7 +183,7 @@ MEMPIN_EXPORT int mempin_stats(struct mempin *mp, struct mempin_stats *st)
 
 MEMPIN_EXPORT int mempin_info(struct mempin *mp, struct mempin_info *info)
 {
-	struct mempin_k_info ki;
+	struct mempin_info_arg ki;
 	int ret;
 
 	if (!mp)
@@ -232,7 +192,7 @@ MEMPIN_EXPORT int mempin_info(struct mempin *mp, struct mempin_info *info)
 		return -EFAULT;
 	memset(&ki, 0, sizeof(ki));
 	ki.size = sizeof(ki);
-	ret = mp_ioctl(mp->fd, ioc_info, &ki);
+	ret = mp_ioctl(mp->fd, MEMPIN_IOC_INFO, &ki);
 	if (ret)
 		return ret;
 	info->abi_version = ki.abi_version;
@@ -255,8 +215,8 @@ MEMPIN_EXPORT int mempin_pin_batch(struct mempin *mp,
 				   struct mempin_range_req *ranges,
 				   unsigned int count, unsigned int *done)
 {
-	struct mempin_range buf[PIN_CHUNK];
-	struct mempin_batch b;
+	struct mempin_pin_entry buf[PIN_CHUNK];
+	struct mempin_batch_arg b;
 	unsigned int total = 0, n, i, ok;
 	int ret;
 
@@ -282,7 +242,7 @@ MEMPIN_EXPORT int mempin_pin_batch(struct mempin *mp,
 		b.entries = (uintptr_t)buf;
 		b.count = n;
 		b.entry_size = sizeof(buf[0]);
-		ret = mp_ioctl(mp->fd, ioc_pin_batch, &b);
+		ret = mp_ioctl(mp->fd, MEMPIN_IOC_PIN_BATCH, &b);
 		ok = ret ? (b.done < n ? b.done : n) : n;
 		for (i = 0; i < ok; i++)
 			ranges[total + i].handle = buf[i].handle;
@@ -296,7 +256,7 @@ MEMPIN_EXPORT int mempin_pin_batch(struct mempin *mp,
 MEMPIN_EXPORT int mempin_unpin_batch(struct mempin *mp, const uint64_t *handles,
 				     unsigned int count, unsigned int *done)
 {
-	struct mempin_batch b;
+	struct mempin_batch_arg b;
 	unsigned int total = 0, n, ok;
 	int ret;
 
@@ -314,7 +274,7 @@ MEMPIN_EXPORT int mempin_unpin_batch(struct mempin *mp, const uint64_t *handles,
 		b.entries = (uintptr_t)handles + (uint64_t)total * sizeof(handles[0]);
 		b.count = n;
 		b.entry_size = sizeof(handles[0]);
-		ret = mp_ioctl(mp->fd, ioc_unpin_batch, &b);
+		ret = mp_ioctl(mp->fd, MEMPIN_IOC_UNPIN_BATCH, &b);
 		ok = ret ? (b.done < n ? b.done : n) : n;
 		total += ok;
 		if (done)

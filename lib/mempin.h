@@ -27,9 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef _UAPI_LINUX_MEMPIN_H
-#error "<mempin.h> and <linux/mempin.h> cannot be used in one translation unit"
-#endif
+/* The kernel ABI: MEMPIN_PIN_READONLY and the MEMPIN_FEATURE_* bits. */
+#include <linux/mempin.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,14 +37,10 @@ extern "C" {
 /* One pin container: an open file description of the mempin device. */
 struct mempin;
 
-/* Flags of mempin_pin() and struct mempin_range_req (the kernel's values). */
-#define MEMPIN_PIN_READONLY	(1U << 0) /* pin without write access */
-
-/* Bits of mempin_info.features (the kernel's values). */
-#define MEMPIN_FEATURE_READONLY		(1ULL << 0) /* MEMPIN_PIN_READONLY */
-#define MEMPIN_FEATURE_BATCH		(1ULL << 1) /* batch pin and unpin */
-#define MEMPIN_FEATURE_UNPIN_RANGE	(1ULL << 2) /* mempin_unpin_range() */
-#define MEMPIN_FEATURE_READONLY_COW	(1ULL << 3) /* read-only pins of private mappings */
+/*
+ * Flags of mempin_pin() and struct mempin_range_req: MEMPIN_PIN_READONLY.
+ * Bits of mempin_info.features: MEMPIN_FEATURE_*.  Both from <linux/mempin.h>.
+ */
 
 /* A container's totals, from mempin_stats().  May grow at the end. */
 struct mempin_stats {

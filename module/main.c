@@ -69,7 +69,7 @@ static int mempin_check_range(u64 addr, u64 len)
 
 static int mempin_ioc_info(struct mempin_ctx *ctx, void *arg)
 {
-	struct mempin_info *info = arg;
+	struct mempin_info_arg *info = arg;
 
 	if (info->flags)
 		return -EOPNOTSUPP;
@@ -122,7 +122,7 @@ static int mempin_unpin_handle(struct mempin_ctx *ctx, u64 handle)
 
 static int mempin_ioc_pin(struct mempin_ctx *ctx, void *arg)
 {
-	struct mempin_pin *req = arg;
+	struct mempin_pin_arg *req = arg;
 	struct mempin_region *reg;
 	int ret;
 
@@ -141,7 +141,7 @@ static int mempin_ioc_pin(struct mempin_ctx *ctx, void *arg)
  */
 static void mempin_undo_pin(struct mempin_ctx *ctx, void *arg)
 {
-	struct mempin_pin *req = arg;
+	struct mempin_pin_arg *req = arg;
 	struct mempin_region *reg;
 
 	mutex_lock(&ctx->lock);
@@ -153,7 +153,7 @@ static void mempin_undo_pin(struct mempin_ctx *ctx, void *arg)
 
 static int mempin_ioc_unpin(struct mempin_ctx *ctx, void *arg)
 {
-	struct mempin_unpin *req = arg;
+	struct mempin_unpin_arg *req = arg;
 	struct mempin_region *reg;
 	int ret;
 
@@ -176,7 +176,7 @@ static int mempin_ioc_unpin(struct mempin_ctx *ctx, void *arg)
 
 static int mempin_ioc_stats(struct mempin_ctx *ctx, void *arg)
 {
-	struct mempin_stats *st = arg;
+	struct mempin_stats_arg *st = arg;
 
 	if (st->flags)
 		return -EOPNOTSUPP;
@@ -189,7 +189,7 @@ static int mempin_ioc_stats(struct mempin_ctx *ctx, void *arg)
 	return 0;
 }
 
-static int mempin_check_batch(struct mempin_batch *b, size_t min_entry)
+static int mempin_check_batch(struct mempin_batch_arg *b, size_t min_entry)
 {
 	b->done = 0;
 	if (b->flags || b->reserved)
@@ -206,13 +206,13 @@ static int mempin_check_batch(struct mempin_batch *b, size_t min_entry)
  */
 static int mempin_ioc_pin_batch(struct mempin_ctx *ctx, void *arg)
 {
-	struct mempin_batch *b = arg;
+	struct mempin_batch_arg *b = arg;
 	u8 __user *entry = u64_to_user_ptr(b->entries);
-	int ret = mempin_check_batch(b, sizeof(struct mempin_range));
+	int ret = mempin_check_batch(b, sizeof(struct mempin_pin_entry));
 
 	for (; !ret && b->done < b->count; b->done++, entry += b->entry_size) {
-		struct mempin_range __user *ur = (void __user *)entry;
-		struct mempin_range r;
+		struct mempin_pin_entry __user *ur = (void __user *)entry;
+		struct mempin_pin_entry r;
 		struct mempin_region *reg;
 
 		ret = copy_struct_from_user(&r, sizeof(r), ur, b->entry_size);
@@ -242,7 +242,7 @@ static int mempin_ioc_pin_batch(struct mempin_ctx *ctx, void *arg)
 
 static int mempin_ioc_unpin_batch(struct mempin_ctx *ctx, void *arg)
 {
-	struct mempin_batch *b = arg;
+	struct mempin_batch_arg *b = arg;
 	u64 __user *handles = u64_to_user_ptr(b->entries);
 	int ret = mempin_check_batch(b, sizeof(u64));
 
@@ -264,11 +264,11 @@ static int mempin_ioc_unpin_batch(struct mempin_ctx *ctx, void *arg)
 }
 
 union mempin_ioc_arg {
-	struct mempin_info info;
-	struct mempin_pin pin;
-	struct mempin_unpin unpin;
-	struct mempin_stats stats;
-	struct mempin_batch batch;
+	struct mempin_info_arg info;
+	struct mempin_pin_arg pin;
+	struct mempin_unpin_arg unpin;
+	struct mempin_stats_arg stats;
+	struct mempin_batch_arg batch;
 };
 
 struct mempin_ioc {
@@ -283,22 +283,22 @@ struct mempin_ioc {
 
 static const struct mempin_ioc mempin_iocs[] = {
 	[_IOC_NR(MEMPIN_IOC_INFO)] = {
-		MEMPIN_IOC_INFO, sizeof(struct mempin_info),
+		MEMPIN_IOC_INFO, sizeof(struct mempin_info_arg),
 		mempin_ioc_info, true, false },
 	[_IOC_NR(MEMPIN_IOC_PIN)] = {
-		MEMPIN_IOC_PIN, sizeof(struct mempin_pin),
+		MEMPIN_IOC_PIN, sizeof(struct mempin_pin_arg),
 		mempin_ioc_pin, true, false, mempin_undo_pin },
 	[_IOC_NR(MEMPIN_IOC_UNPIN)] = {
-		MEMPIN_IOC_UNPIN, sizeof(struct mempin_unpin),
+		MEMPIN_IOC_UNPIN, sizeof(struct mempin_unpin_arg),
 		mempin_ioc_unpin, false, false },
 	[_IOC_NR(MEMPIN_IOC_STATS)] = {
-		MEMPIN_IOC_STATS, sizeof(struct mempin_stats),
+		MEMPIN_IOC_STATS, sizeof(struct mempin_stats_arg),
 		mempin_ioc_stats, true, false },
 	[_IOC_NR(MEMPIN_IOC_PIN_BATCH)] = {
-		MEMPIN_IOC_PIN_BATCH, sizeof(struct mempin_batch),
+		MEMPIN_IOC_PIN_BATCH, sizeof(struct mempin_batch_arg),
 		mempin_ioc_pin_batch, true, true },
 	[_IOC_NR(MEMPIN_IOC_UNPIN_BATCH)] = {
-		MEMPIN_IOC_UNPIN_BATCH, sizeof(struct mempin_batch),
+		MEMPIN_IOC_UNPIN_BATCH, sizeof(struct mempin_batch_arg),
 		mempin_ioc_unpin_batch, true, true },
 };
 

@@ -37,7 +37,7 @@ int mp_ioctl(int fd, unsigned long cmd, void *arg)
 int mp_pin(int fd, const void *addr, size_t len, unsigned int flags,
 	   uint64_t *handle, uint64_t *pages)
 {
-	struct mempin_pin p;
+	struct mempin_pin_arg p;
 	int r;
 
 	memset(&p, 0, sizeof(p));
@@ -55,7 +55,7 @@ int mp_pin(int fd, const void *addr, size_t len, unsigned int flags,
 
 int mp_unpin(int fd, uint64_t handle)
 {
-	struct mempin_unpin u;
+	struct mempin_unpin_arg u;
 
 	memset(&u, 0, sizeof(u));
 	u.size = sizeof(u);
@@ -65,7 +65,7 @@ int mp_unpin(int fd, uint64_t handle)
 
 int mp_unpin_range(int fd, const void *addr, size_t len)
 {
-	struct mempin_unpin u;
+	struct mempin_unpin_arg u;
 
 	memset(&u, 0, sizeof(u));
 	u.size = sizeof(u);
@@ -75,24 +75,24 @@ int mp_unpin_range(int fd, const void *addr, size_t len)
 	return mp_ioctl(fd, MEMPIN_IOC_UNPIN, &u);
 }
 
-int mp_stats(int fd, struct mempin_stats *st)
+int mp_stats(int fd, struct mempin_stats_arg *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
 	return mp_ioctl(fd, MEMPIN_IOC_STATS, st);
 }
 
-int mp_info(int fd, struct mempin_info *info)
+int mp_info(int fd, struct mempin_info_arg *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
 	return mp_ioctl(fd, MEMPIN_IOC_INFO, info);
 }
 
-int mp_pin_batch(int fd, struct mempin_range *r, unsigned int count,
+int mp_pin_batch(int fd, struct mempin_pin_entry *r, unsigned int count,
 		 unsigned int *done)
 {
-	struct mempin_batch b;
+	struct mempin_batch_arg b;
 	int ret;
 
 	memset(&b, 0, sizeof(b));
@@ -109,7 +109,7 @@ int mp_pin_batch(int fd, struct mempin_range *r, unsigned int count,
 
 int mp_unpin_batch(int fd, uint64_t *h, unsigned int count, unsigned int *done)
 {
-	struct mempin_batch b;
+	struct mempin_batch_arg b;
 	int ret;
 
 	memset(&b, 0, sizeof(b));
@@ -143,14 +143,14 @@ void xunpin(int fd, uint64_t handle)
 		      strerror(-r));
 }
 
-void xstats(int fd, struct mempin_stats *st)
+void xstats(int fd, struct mempin_stats_arg *st)
 {
 	int r = mp_stats(fd, st);
 
 	ck_assert_msg(r == 0, "stats: %s", strerror(-r));
 }
 
-void xinfo(int fd, struct mempin_info *info)
+void xinfo(int fd, struct mempin_info_arg *info)
 {
 	int r = mp_info(fd, info);
 

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * rawio: the mempin ioctls issued directly (no libmempin), each returning
- * 0 or -errno.  Includes <linux/mempin.h>; do not mix with libmempin's
- * <mempin.h> in one file.
+ * 0 or -errno.
  */
 #ifndef MEMPIN_TESTS_RAWIO_H
 #define MEMPIN_TESTS_RAWIO_H
@@ -26,9 +25,9 @@ int mp_pin(int fd, const void *addr, size_t len, unsigned int flags,
 	   uint64_t *handle, uint64_t *pages);
 int mp_unpin(int fd, uint64_t handle);
 int mp_unpin_range(int fd, const void *addr, size_t len);
-int mp_stats(int fd, struct mempin_stats *st);
-int mp_info(int fd, struct mempin_info *info);
-int mp_pin_batch(int fd, struct mempin_range *r, unsigned int count,
+int mp_stats(int fd, struct mempin_stats_arg *st);
+int mp_info(int fd, struct mempin_info_arg *info);
+int mp_pin_batch(int fd, struct mempin_pin_entry *r, unsigned int count,
 		 unsigned int *done);
 int mp_unpin_batch(int fd, uint64_t *h, unsigned int count,
 		   unsigned int *done);
@@ -36,12 +35,12 @@ int mp_unpin_batch(int fd, uint64_t *h, unsigned int count,
 /* Test-process conveniences (ck_assert on failure). */
 uint64_t xpin(int fd, const void *addr, size_t len, unsigned int flags);
 void xunpin(int fd, uint64_t handle);
-void xstats(int fd, struct mempin_stats *st);
-void xinfo(int fd, struct mempin_info *info);
+void xstats(int fd, struct mempin_stats_arg *st);
+void xinfo(int fd, struct mempin_info_arg *info);
 
 /* Asserts the container's pins / pages / charged_pages. */
 #define ASSERT_STATS(fd, p, n, c) do { \
-	struct mempin_stats _st; xstats((fd), &_st); \
+	struct mempin_stats_arg _st; xstats((fd), &_st); \
 	ck_assert_uint_eq(_st.pins, (p)); \
 	ck_assert_uint_eq(_st.pages, (n)); \
 	ck_assert_uint_eq(_st.charged_pages, (c)); } while (0)

@@ -24,23 +24,23 @@ static const struct ioc {
 	uint32_t size;
 	uint32_t bad_flag;	/* lowest flag bit that is not defined */
 } iocs[I_NR] = {
-	{ "INFO", MEMPIN_IOC_INFO, sizeof(struct mempin_info), 1U << 0 },
-	{ "PIN", MEMPIN_IOC_PIN, sizeof(struct mempin_pin), 1U << 1 },
-	{ "UNPIN", MEMPIN_IOC_UNPIN, sizeof(struct mempin_unpin), 1U << 1 },
-	{ "STATS", MEMPIN_IOC_STATS, sizeof(struct mempin_stats), 1U << 0 },
-	{ "PIN_BATCH", MEMPIN_IOC_PIN_BATCH, sizeof(struct mempin_batch), 1U << 0 },
-	{ "UNPIN_BATCH", MEMPIN_IOC_UNPIN_BATCH, sizeof(struct mempin_batch), 1U << 0 },
+	{ "INFO", MEMPIN_IOC_INFO, sizeof(struct mempin_info_arg), 1U << 0 },
+	{ "PIN", MEMPIN_IOC_PIN, sizeof(struct mempin_pin_arg), 1U << 1 },
+	{ "UNPIN", MEMPIN_IOC_UNPIN, sizeof(struct mempin_unpin_arg), 1U << 1 },
+	{ "STATS", MEMPIN_IOC_STATS, sizeof(struct mempin_stats_arg), 1U << 0 },
+	{ "PIN_BATCH", MEMPIN_IOC_PIN_BATCH, sizeof(struct mempin_batch_arg), 1U << 0 },
+	{ "UNPIN_BATCH", MEMPIN_IOC_UNPIN_BATCH, sizeof(struct mempin_batch_arg), 1U << 0 },
 };
 
 /* v1 sizes as published: growth must never change them. */
-_Static_assert(sizeof(struct mempin_info) == 48, "info v1");
-_Static_assert(sizeof(struct mempin_pin) == 40, "pin v1");
-_Static_assert(sizeof(struct mempin_unpin) == 32, "unpin v1");
-_Static_assert(sizeof(struct mempin_stats) == 32, "stats v1");
-_Static_assert(sizeof(struct mempin_range) == 32, "range v1");
-_Static_assert(sizeof(struct mempin_batch) == 32, "batch v1");
+_Static_assert(sizeof(struct mempin_info_arg) == 48, "info v1");
+_Static_assert(sizeof(struct mempin_pin_arg) == 40, "pin v1");
+_Static_assert(sizeof(struct mempin_unpin_arg) == 32, "unpin v1");
+_Static_assert(sizeof(struct mempin_stats_arg) == 32, "stats v1");
+_Static_assert(sizeof(struct mempin_pin_entry) == 32, "range v1");
+_Static_assert(sizeof(struct mempin_batch_arg) == 32, "batch v1");
 
-static struct mempin_range fill_range;
+static struct mempin_pin_entry fill_range;
 static uint64_t fill_handle;
 
 /*
@@ -52,20 +52,20 @@ static void fill_valid(int fd, int i, void *buf, char *mem)
 	memset(buf, 0, 8192);
 	switch (i) {
 	case I_PIN: {
-		struct mempin_pin *p = buf;
+		struct mempin_pin_arg *p = buf;
 
 		p->addr = (uintptr_t)mem;
 		p->len = PG;
 		break;
 	}
 	case I_UNPIN: {
-		struct mempin_unpin *u = buf;
+		struct mempin_unpin_arg *u = buf;
 
 		u->handle = xpin(fd, mem, PG, 0);
 		break;
 	}
 	case I_PIN_BATCH: {
-		struct mempin_batch *b = buf;
+		struct mempin_batch_arg *b = buf;
 
 		memset(&fill_range, 0, sizeof(fill_range));
 		fill_range.addr = (uintptr_t)mem;
@@ -76,7 +76,7 @@ static void fill_valid(int fd, int i, void *buf, char *mem)
 		break;
 	}
 	case I_UNPIN_BATCH: {
-		struct mempin_batch *b = buf;
+		struct mempin_batch_arg *b = buf;
 
 		fill_handle = xpin(fd, mem, PG, 0);
 		b->entries = (uintptr_t)&fill_handle;
@@ -117,9 +117,9 @@ START_TEST(enotty_unknown_nr)
 	int fd = xmp_open();
 	char arg[256] = { 0 };
 	const unsigned long cmds[] = {
-		_IOWR(MEMPIN_IOC_MAGIC, 0x06, struct mempin_pin),
-		_IOWR(MEMPIN_IOC_MAGIC, 0x7f, struct mempin_batch),
-		_IOWR(MEMPIN_IOC_MAGIC, 0xff, struct mempin_info),
+		_IOWR(MEMPIN_IOC_MAGIC, 0x06, struct mempin_pin_arg),
+		_IOWR(MEMPIN_IOC_MAGIC, 0x7f, struct mempin_batch_arg),
+		_IOWR(MEMPIN_IOC_MAGIC, 0xff, struct mempin_info_arg),
 		_IO(MEMPIN_IOC_MAGIC, 0x06),
 	};
 
@@ -139,9 +139,9 @@ START_TEST(enotty_wrong_size_or_direction)
 	const unsigned long cmds[] = {
 		_IOWR(MEMPIN_IOC_MAGIC, 0x01, char[48]),	/* PIN, size 48 */
 		_IOWR(MEMPIN_IOC_MAGIC, 0x00, char[56]),	/* INFO, size 56 */
-		_IOR(MEMPIN_IOC_MAGIC, 0x00, struct mempin_info),
-		_IOR(MEMPIN_IOC_MAGIC, 0x02, struct mempin_unpin),
-		_IOW(MEMPIN_IOC_MAGIC, 0x03, struct mempin_stats),
+		_IOR(MEMPIN_IOC_MAGIC, 0x00, struct mempin_info_arg),
+		_IOR(MEMPIN_IOC_MAGIC, 0x02, struct mempin_unpin_arg),
+		_IOW(MEMPIN_IOC_MAGIC, 0x03, struct mempin_stats_arg),
 		_IO(MEMPIN_IOC_MAGIC, 0x01),
 		_IOWR(MEMPIN_IOC_MAGIC, 0x04, char[16]),
 	};
@@ -162,10 +162,10 @@ START_TEST(enotty_other_magic)
 	char arg[256] = { 0 };
 
 	ck_assert_int_eq(mp_ioctl(fd, TCGETS, &t), -ENOTTY);
-	ck_assert_int_eq(mp_ioctl(fd, _IOWR('x', 0x01, struct mempin_pin), arg),
+	ck_assert_int_eq(mp_ioctl(fd, _IOWR('x', 0x01, struct mempin_pin_arg), arg),
 			 -ENOTTY);
 	ck_assert_int_eq(mp_ioctl(fd, _IOWR(MEMPIN_IOC_MAGIC + 1, 0x01,
-					    struct mempin_pin), arg), -ENOTTY);
+					    struct mempin_pin_arg), arg), -ENOTTY);
 	xclose(fd);
 }
 END_TEST
@@ -175,9 +175,9 @@ static void child_enotty_eperm(struct chan *ch, void *arg)
 {
 	int fd = *(int *)arg;
 	char buf[256] = { 0 };
-	struct mempin_stats st;
+	struct mempin_stats_arg st;
 
-	CREQ_EQ(ch, mp_ioctl(fd, _IOWR(MEMPIN_IOC_MAGIC, 0x09, struct mempin_pin), buf),
+	CREQ_EQ(ch, mp_ioctl(fd, _IOWR(MEMPIN_IOC_MAGIC, 0x09, struct mempin_pin_arg), buf),
 		-ENOTTY);
 	CREQ_EQ(ch, mp_stats(fd, &st), -EPERM);
 }
@@ -252,10 +252,10 @@ START_TEST(einval_batch_entry_size)
 {
 	int fd = xmp_open();
 	char *mem = xmap(PG);
-	struct mempin_range r = { .addr = (uintptr_t)mem, .len = PG };
+	struct mempin_pin_entry r = { .addr = (uintptr_t)mem, .len = PG };
 	const uint32_t pin_bad[] = { 0, 8, 16, 24, 31 };
 	const uint32_t unpin_bad[] = { 0, 4, 7, 9, 16 };
-	struct mempin_batch b;
+	struct mempin_batch_arg b;
 	uint64_t h;
 
 	for (size_t i = 0; i < sizeof(pin_bad) / sizeof(pin_bad[0]); i++) {
@@ -289,9 +289,9 @@ START_TEST(einval_batch_count)
 {
 	int fd = xmp_open();
 	char *mem = xmap(PG);
-	struct mempin_range r = { .addr = (uintptr_t)mem, .len = PG };
+	struct mempin_pin_entry r = { .addr = (uintptr_t)mem, .len = PG };
 	uint64_t h = 1;
-	struct mempin_batch b;
+	struct mempin_batch_arg b;
 
 	memset(&b, 0, sizeof(b));
 	b.size = sizeof(b);
@@ -315,7 +315,7 @@ START_TEST(einval_unpin_fields)
 	int fd = xmp_open();
 	char *mem = xmap(2 * PG);
 	uint64_t h = xpin(fd, mem, 2 * PG, 0);
-	struct mempin_unpin u;
+	struct mempin_unpin_arg u;
 
 	/* By handle: addr and len must be 0. */
 	memset(&u, 0, sizeof(u));
@@ -380,11 +380,11 @@ START_TEST(eopnotsupp_batch_reserved)
 	void *buf = bigbuf();
 
 	fill_valid(fd, I_PIN_BATCH, buf, mem);
-	((struct mempin_batch *)buf)->reserved = 1;
+	((struct mempin_batch_arg *)buf)->reserved = 1;
 	ck_assert_int_eq(mp_ioctl(fd, MEMPIN_IOC_PIN_BATCH, buf), -EOPNOTSUPP);
 	assert_empty(fd);
 	fill_valid(fd, I_UNPIN_BATCH, buf, mem);
-	((struct mempin_batch *)buf)->reserved = 0x80000000;
+	((struct mempin_batch_arg *)buf)->reserved = 0x80000000;
 	ck_assert_int_eq(mp_ioctl(fd, MEMPIN_IOC_UNPIN_BATCH, buf), -EOPNOTSUPP);
 	ASSERT_STATS(fd, 1, 1, 1);
 	xclose(fd);
@@ -395,7 +395,7 @@ START_TEST(eopnotsupp_range_entry)
 {
 	int fd = xmp_open();
 	char *mem = xmap(4 * PG);
-	struct mempin_range r[3];
+	struct mempin_pin_entry r[3];
 	unsigned int done;
 
 	memset(r, 0, sizeof(r));
@@ -422,7 +422,7 @@ END_TEST
 START_TEST(order_size_flags_len)
 {
 	int fd = xmp_open();
-	struct mempin_pin p;
+	struct mempin_pin_arg p;
 
 	memset(&p, 0, sizeof(p));
 	p.size = sizeof(p);
@@ -486,24 +486,24 @@ START_TEST(e2big_zero_trailing_ok)
 				      "%s size %u: errno %d", iocs[i].name, sizes[s], errno);
 			switch (i) {
 			case I_INFO:
-				ck_assert_uint_eq(((struct mempin_info *)buf)->abi_version,
+				ck_assert_uint_eq(((struct mempin_info_arg *)buf)->abi_version,
 						  MEMPIN_ABI_VERSION);
-				ck_assert_uint_eq(((struct mempin_info *)buf)->page_size, PG);
+				ck_assert_uint_eq(((struct mempin_info_arg *)buf)->page_size, PG);
 				assert_empty(fd);
 				break;
 			case I_PIN:
-				ck_assert_uint_eq(((struct mempin_pin *)buf)->pages, 1);
-				ck_assert_uint_ne(((struct mempin_pin *)buf)->handle, 0);
+				ck_assert_uint_eq(((struct mempin_pin_arg *)buf)->pages, 1);
+				ck_assert_uint_ne(((struct mempin_pin_arg *)buf)->handle, 0);
 				ASSERT_STATS(fd, 1, 1, 1);
 				ASSERT_VMPIN(vm0, 1);
 				break;
 			case I_PIN_BATCH:
-				ck_assert_uint_eq(((struct mempin_batch *)buf)->done, 1);
+				ck_assert_uint_eq(((struct mempin_batch_arg *)buf)->done, 1);
 				ck_assert_uint_ne(fill_range.handle, 0);
 				ASSERT_STATS(fd, 1, 1, 1);
 				break;
 			case I_STATS:
-				ck_assert_uint_eq(((struct mempin_stats *)buf)->pins, 0);
+				ck_assert_uint_eq(((struct mempin_stats_arg *)buf)->pins, 0);
 				break;
 			default:	/* the unpins: the pin made by fill_valid() went */
 				assert_empty(fd);
@@ -566,11 +566,11 @@ START_TEST(efault_arg_readonly)
 			-1, 0);
 	long vm0 = kv_vmpin_kb(0);
 	struct kv_pins a, b;
-	struct mempin_pin *p = (struct mempin_pin *)ro;
+	struct mempin_pin_arg *p = (struct mempin_pin_arg *)ro;
 
 	ck_assert(ro != MAP_FAILED);
 	memset(ro, 0, PG);
-	((struct mempin_info *)ro)->size = sizeof(struct mempin_info);
+	((struct mempin_info_arg *)ro)->size = sizeof(struct mempin_info_arg);
 	ck_assert(mprotect(ro, PG, PROT_READ) == 0);
 	ck_assert_int_eq(mp_ioctl(fd, MEMPIN_IOC_INFO, ro), -EFAULT);
 	ck_assert_int_eq(mp_ioctl(fd, MEMPIN_IOC_STATS, ro), -EFAULT);
@@ -597,9 +597,9 @@ START_TEST(efault_batch_entries)
 	int fd = xmp_open();
 	char *g = guard_pair();
 	char *mem = xmap(4 * PG);
-	struct mempin_range *r = (struct mempin_range *)(g + PG) - 2;
+	struct mempin_pin_entry *r = (struct mempin_pin_entry *)(g + PG) - 2;
 	uint64_t *h = (uint64_t *)(g + PG) - 1;
-	struct mempin_batch b;
+	struct mempin_batch_arg b;
 	struct kv_pins a0, a1;
 
 	/* Unreadable entries pointer: EFAULT, done 0. */
@@ -724,7 +724,7 @@ END_TEST
 START_TEST(enomem_max_pin_pages)
 {
 	int fd = xmp_open();
-	struct mempin_info in;
+	struct mempin_info_arg in;
 	size_t len;
 	char *res;
 	struct kv_pins a, b;
@@ -757,8 +757,8 @@ START_TEST(enomem_max_overlap)
 {
 	int fd = xmp_open();
 	char *mem = xmap(2 * PG);
-	struct mempin_info in;
-	struct mempin_range *r;
+	struct mempin_info_arg in;
+	struct mempin_pin_entry *r;
 	unsigned int done, n;
 	uint64_t h;
 
@@ -795,7 +795,7 @@ END_TEST
 START_TEST(info_fields)
 {
 	int fd = xmp_open();
-	struct mempin_info in;
+	struct mempin_info_arg in;
 	const uint64_t must = MEMPIN_FEATURE_READONLY | MEMPIN_FEATURE_BATCH |
 			      MEMPIN_FEATURE_UNPIN_RANGE;
 	int cow = kv_kernel_version() >= (6 * 65536 + 2 * 256);
@@ -826,7 +826,7 @@ START_TEST(batch_pin_all)
 	int fd = xmp_open();
 	char *mem = xmap(8 * PG);
 	long vm0 = kv_vmpin_kb(0);
-	struct mempin_range r[4];
+	struct mempin_pin_entry r[4];
 	uint64_t h[4];
 	unsigned int done;
 	struct kv_pins a, b;
@@ -866,7 +866,7 @@ START_TEST(batch_pin_partial)
 	char *mem = xmap(8 * PG);
 	char *hole = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	long vm0 = kv_vmpin_kb(0);
-	struct mempin_range r[5];
+	struct mempin_pin_entry r[5];
 	unsigned int done;
 	struct kv_pins a, b;
 
@@ -912,7 +912,7 @@ START_TEST(batch_pin_partial_einval)
 {
 	int fd = xmp_open();
 	char *mem = xmap(4 * PG);
-	struct mempin_range r[3];
+	struct mempin_pin_entry r[3];
 	unsigned int done;
 
 	memset(r, 0, sizeof(r));
@@ -997,7 +997,7 @@ END_TEST
 static void child_eperm_burst(struct chan *ch, void *arg)
 {
 	int fd = *(int *)arg;
-	struct mempin_stats st;
+	struct mempin_stats_arg st;
 
 	for (int i = 0; i < 50; i++)
 		CREQ_EQ(ch, mp_stats(fd, &st), -EPERM);
@@ -1012,7 +1012,7 @@ START_TEST(dmesg_quiet_after_bad_calls)
 	char *buf = bigbuf();
 	char first[1024];
 	struct child c;
-	struct mempin_range r[2];
+	struct mempin_pin_entry r[2];
 	uint64_t h;
 	unsigned int done;
 	int n;
@@ -1034,7 +1034,7 @@ START_TEST(dmesg_quiet_after_bad_calls)
 			((uint32_t *)buf)[1] = ~0U;
 			mp_ioctl(fd, iocs[i].cmd, buf);
 		}
-		mp_ioctl(fd, _IOWR(MEMPIN_IOC_MAGIC, 0x33, struct mempin_pin), buf);
+		mp_ioctl(fd, _IOWR(MEMPIN_IOC_MAGIC, 0x33, struct mempin_pin_arg), buf);
 		mp_pin(fd, mem, 0, 0, NULL, NULL);
 		mp_pin(fd, (void *)-PG, 2 * PG, 0, NULL, NULL);
 		mp_pin(fd, (void *)0xffffffff81000000ULL, PG, 0, NULL, NULL);

@@ -341,7 +341,7 @@ static char *child_map(struct chan *ch, size_t pages)
 static void child_stats(struct chan *ch, int fd, uint64_t pins, uint64_t pages,
 			uint64_t charged)
 {
-	struct mempin_stats st;
+	struct mempin_stats_arg st;
 
 	CREQ_EQ(ch, mp_stats(fd, &st), 0);
 	CREQ_EQ(ch, st.pins, pins);
@@ -551,7 +551,7 @@ START_TEST(cap_root)
 	int fd = xmp_open();
 	char *mem = xmap(32 * PG);
 	long vm0 = kv_vmpin_kb(0);
-	struct mempin_info in;
+	struct mempin_info_arg in;
 	struct kv_pins a, b;
 	uint64_t h;
 

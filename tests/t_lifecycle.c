@@ -25,9 +25,9 @@
 /* All six ioctls from another address space: EPERM, whatever the args. */
 static int all_eperm(int fd, char *mem, uint64_t handle, char *why, size_t len)
 {
-	struct mempin_info in;
-	struct mempin_stats st;
-	struct mempin_range r = { .addr = (uintptr_t)mem, .len = PG };
+	struct mempin_info_arg in;
+	struct mempin_stats_arg st;
+	struct mempin_pin_entry r = { .addr = (uintptr_t)mem, .len = PG };
 	uint64_t h = handle;
 	unsigned int done;
 	int e;
@@ -422,7 +422,7 @@ START_TEST(handles_increasing_never_reused)
 	int fd = xmp_open();
 	char *mem = xmap(4 * PG);
 	uint64_t max = 0, live[8] = { 0 };
-	struct mempin_range r[3];
+	struct mempin_pin_entry r[3];
 	unsigned int done;
 
 	for (int i = 0; i < 300; i++) {
@@ -505,7 +505,7 @@ static void *thr_watcher(void *arg)
 	struct watcher *w = arg;
 
 	while (!w->stop) {
-		struct mempin_stats st;
+		struct mempin_stats_arg st;
 
 		if (mp_stats(w->fd, &st) ||
 		    st.charged_pages > st.pages ||

@@ -25,7 +25,7 @@
 
 static int have_cow_feature(int fd)
 {
-	struct mempin_info in;
+	struct mempin_info_arg in;
 
 	xinfo(fd, &in);
 	return !!(in.features & MEMPIN_FEATURE_READONLY_COW);
@@ -35,7 +35,7 @@ static int have_cow_feature(int fd)
 static uint64_t pin_checked(int fd, const void *p, size_t len, unsigned int flags,
 			    uint64_t want_pages)
 {
-	struct mempin_stats st0, st1;
+	struct mempin_stats_arg st0, st1;
 	struct kv_pins a, b;
 	long vm0 = kv_vmpin_kb(0);
 	uint64_t h, pages = 0;
@@ -59,7 +59,7 @@ static uint64_t pin_checked(int fd, const void *p, size_t len, unsigned int flag
 /* Pins expecting -err and nothing pinned or charged. */
 static void pin_refused(int fd, const void *p, size_t len, unsigned int flags, int err)
 {
-	struct mempin_stats st0, st1;
+	struct mempin_stats_arg st0, st1;
 	struct kv_pins a, b;
 	long vm0 = kv_vmpin_kb(0);
 	int r;

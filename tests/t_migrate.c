@@ -173,7 +173,7 @@ START_TEST(compaction_keeps_pinned_pfns)
 	char *pin = xmap(N * PG), *ctl = xmap(N * PG);
 	uint64_t *pf = calloc(N / STRIDE, sizeof(*pf));
 	uint64_t *cf = calloc(N / STRIDE, sizeof(*cf));
-	struct mempin_range *r = calloc(N / STRIDE, sizeof(*r));
+	struct mempin_pin_entry *r = calloc(N / STRIDE, sizeof(*r));
 	unsigned int done;
 	int moved = 0, e;
 

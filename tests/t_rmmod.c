@@ -91,7 +91,7 @@ END_TEST
 START_TEST(rmmod_after_close_then_reload)
 {
 	struct kv_pins p;
-	struct mempin_info in;
+	struct mempin_info_arg in;
 	struct stat st;
 	char *mem = xmap(PG);
 	int fd, r;

@@ -27,7 +27,7 @@
 #define MEMPIN_FEATURE_READONLY_COW	_BITULL(3)
 
 /* MEMPIN_IOC_INFO: ABI version, features and limits.  Out only. */
-struct mempin_info {
+struct mempin_info_arg {
 	__u32 size;
 	__u32 flags;			/* in: 0 */
 	__u32 abi_version;		/* out: MEMPIN_ABI_VERSION */
@@ -38,11 +38,11 @@ struct mempin_info {
 	__aligned_u64 cap_pages;	/* out: system-wide cap, 0 = none */
 };
 
-/* Flags of struct mempin_pin and struct mempin_range. */
+/* Flags of struct mempin_pin_arg and struct mempin_pin_entry. */
 #define MEMPIN_PIN_READONLY	_BITUL(0) /* pin without write access */
 
 /* MEMPIN_IOC_PIN: pin [addr, addr + len) of the caller's memory. */
-struct mempin_pin {
+struct mempin_pin_arg {
 	__u32 size;
 	__u32 flags;			/* in: MEMPIN_PIN_* */
 	__aligned_u64 addr;		/* in: any byte address */
@@ -51,11 +51,11 @@ struct mempin_pin {
 	__aligned_u64 pages;		/* out: pages the range touches */
 };
 
-/* Flags of struct mempin_unpin. */
+/* Flags of struct mempin_unpin_arg. */
 #define MEMPIN_UNPIN_BY_RANGE	_BITUL(0) /* match (addr, len), not handle */
 
 /* MEMPIN_IOC_UNPIN: unpin one pin, by handle or by its exact range. */
-struct mempin_unpin {
+struct mempin_unpin_arg {
 	__u32 size;
 	__u32 flags;			/* in: MEMPIN_UNPIN_* */
 	__aligned_u64 handle;		/* in: without MEMPIN_UNPIN_BY_RANGE */
@@ -64,7 +64,7 @@ struct mempin_unpin {
 };
 
 /* MEMPIN_IOC_STATS: this container's totals.  Out only. */
-struct mempin_stats {
+struct mempin_stats_arg {
 	__u32 size;
 	__u32 flags;			/* in: 0 */
 	__aligned_u64 pins;		/* pins held */
@@ -73,7 +73,7 @@ struct mempin_stats {
 };
 
 /* One entry of a batch pin (in: addr, len, flags; out: handle). */
-struct mempin_range {
+struct mempin_pin_entry {
 	__aligned_u64 addr;
 	__aligned_u64 len;
 	__u32 flags;			/* MEMPIN_PIN_* */
@@ -87,9 +87,9 @@ struct mempin_range {
  * fails.  'done' is always written back: entries [0, done) took effect (their
  * handles are written for a pin), entry 'done' failed with the ioctl's errno,
  * the rest were not looked at.  Retry from 'done' after fixing the cause.
- * Pin entries are struct mempin_range; unpin entries are __u64 handles.
+ * Pin entries are struct mempin_pin_entry; unpin entries are __u64 handles.
  */
-struct mempin_batch {
+struct mempin_batch_arg {
 	__u32 size;
 	__u32 flags;			/* in: 0 */
 	__aligned_u64 entries;		/* in: user pointer to the array */
@@ -101,11 +101,11 @@ struct mempin_batch {
 
 #define MEMPIN_IOC_MAGIC	0xB9
 
-#define MEMPIN_IOC_INFO		_IOWR(MEMPIN_IOC_MAGIC, 0x00, struct mempin_info)
-#define MEMPIN_IOC_PIN		_IOWR(MEMPIN_IOC_MAGIC, 0x01, struct mempin_pin)
-#define MEMPIN_IOC_UNPIN	_IOW(MEMPIN_IOC_MAGIC, 0x02, struct mempin_unpin)
-#define MEMPIN_IOC_STATS	_IOWR(MEMPIN_IOC_MAGIC, 0x03, struct mempin_stats)
-#define MEMPIN_IOC_PIN_BATCH	_IOWR(MEMPIN_IOC_MAGIC, 0x04, struct mempin_batch)
-#define MEMPIN_IOC_UNPIN_BATCH	_IOWR(MEMPIN_IOC_MAGIC, 0x05, struct mempin_batch)
+#define MEMPIN_IOC_INFO		_IOWR(MEMPIN_IOC_MAGIC, 0x00, struct mempin_info_arg)
+#define MEMPIN_IOC_PIN		_IOWR(MEMPIN_IOC_MAGIC, 0x01, struct mempin_pin_arg)
+#define MEMPIN_IOC_UNPIN	_IOW(MEMPIN_IOC_MAGIC, 0x02, struct mempin_unpin_arg)
+#define MEMPIN_IOC_STATS	_IOWR(MEMPIN_IOC_MAGIC, 0x03, struct mempin_stats_arg)
+#define MEMPIN_IOC_PIN_BATCH	_IOWR(MEMPIN_IOC_MAGIC, 0x04, struct mempin_batch_arg)
+#define MEMPIN_IOC_UNPIN_BATCH	_IOWR(MEMPIN_IOC_MAGIC, 0x05, struct mempin_batch_arg)
 
 #endif /* _UAPI_LINUX_MEMPIN_H */
