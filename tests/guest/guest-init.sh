@@ -1,0 +1,142 @@
+#!/bin/sh
+# /init of the mempin test guest (busybox sh, packed by lib.sh).  Sets up the
+# guest promised in SPEC.md "Test guest", runs $PAYLOAD (the Check suite or
+# the demo), checks the kernel stayed clean, prints "MEMPIN-GUEST: PASS" or
+# "MEMPIN-GUEST: FAIL (reasons)" and powers off.  No set -e: if init exits,
+# the kernel panics and the host sees no marker.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
+mount -t proc proc /proc
+echo "MEMPIN-GUEST: init started, uptime $(cut -d' ' -f1 /proc/uptime) s"
+
+say() { echo "MEMPIN-GUEST: $*"; }
+reasons=
+fail() {
+	say "not ok: $*"
+	reasons="$reasons${reasons:+; }$*"
+}
+# check OK-TEXT FAIL-TEXT COMMAND...: reports whether COMMAND succeeds.
+check() {
+	ok=$1 not=$2
+	shift 2
+	if "$@"; then say "ok: $ok"; else fail "$not"; fi
+}
+
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/shm /dev/hugepages /mnt/ext4
+mount -t tmpfs tmp /tmp
+mount -t tmpfs shm /dev/shm
+mount -t hugetlbfs hugetlbfs /dev/hugepages
+# shellcheck source=/dev/null # written by lib.sh initramfs_build
+. /etc/mempin-guest.env
+
+# Users the suite switches to: 1000 may open /dev/mempin, 1001 may not.
+printf '%s\n' root:x:0:0:root:/root:/bin/sh \
+	pinuser:x:1000:1000:pinuser:/tmp:/bin/sh \
+	other:x:1001:1001:other:/tmp:/bin/sh >/etc/passwd
+printf '%s\n' root:x:0: pinuser:x:1000: other:x:1001: >/etc/group
+
+if [ -d /sys/devices/system/node/node1 ]; then
+	say "ok: NUMA: node0 cpus $(cat /sys/devices/system/node/node0/cpulist)," \
+		"node1 cpus $(cat /sys/devices/system/node/node1/cpulist)"
+else
+	fail "one NUMA node only"
+fi
+echo 64 >/proc/sys/vm/nr_hugepages
+n=$(cat /proc/sys/vm/nr_hugepages)
+check "hugetlb: 64 pages of 2 MiB" "hugetlb: $n of 64 pages" [ "$n" = 64 ]
+say "THP: $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+
+# ext4 for the shared-file-mapping tests; optional, so only reported.
+failed=
+while read -r m; do
+	insmod "$m" 2>/dev/null || failed="$failed ${m##*/}"
+done </etc/mempin-ext4-modules
+[ -z "$failed" ] || say "modules that did not load:$failed"
+if mount -t ext4 -o loop /ext4.img /mnt/ext4; then
+	chmod 1777 /mnt/ext4 # the suite's unprivileged children write there too
+	export MEMPIN_EXT4_DIR=/mnt/ext4
+	say "ext4: mounted at $MEMPIN_EXT4_DIR"
+else
+	say "ext4: NOT mounted, MEMPIN_EXT4_DIR unset (file mapping tests skip)"
+fi
+
+# Pins held before the payload (none expected), so the leak check is exact.
+# Writing stat_refresh folds the per-cpu deltas that would hide a small leak.
+pins_held() {
+	echo 1 >/proc/sys/vm/stat_refresh
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 }
+	     $1 == "nr_foll_pin_released" { r = $2 }
+	     END { printf "%d (acquired %d, released %d)", a - r, a, r }' /proc/vmstat
+}
+pins0=$(pins_held)
+say "pins held: $pins0"
+
+export MEMPIN_MODULE=/lib/mempin.ko
+if insmod "$MEMPIN_MODULE"; then
+	check "/dev/mempin root:1000 0660" "cannot set owner and mode of /dev/mempin" \
+		eval "chown root:1000 /dev/mempin && chmod 0660 /dev/mempin"
+	say "$(ls -l /dev/mempin)"
+	say "running $PAYLOAD"
+	cd /tmp && "$PAYLOAD"
+	status=$?
+	cd /
+	say "payload exit status $status"
+	[ "$status" = 0 ] || fail "$PAYLOAD exited with status $status"
+else
+	fail "insmod $MEMPIN_MODULE"
+fi
+
+# Processes the payload left behind would hold fds and pins: end them, so
+# that what follows checks the module, not the payload's hygiene.  Builtins
+# only, so the loop does not see itself; kernel threads have no cmdline.
+left=
+for p in /proc/[0-9]*; do
+	cmd=
+	[ "${p#/proc/}" = 1 ] || read -r cmd <"$p/cmdline" 2>/dev/null
+	[ -z "$cmd" ] || left="$left ${p#/proc/}:$cmd"
+done
+if [ -n "$left" ]; then
+	say "note: killing what the payload left running:$left"
+	kill -9 -1
+	sleep 2
+fi
+
+# After the payload: no open fd left, the module unloads, no pin leaked,
+# and the kernel log is clean.  The suite may have reloaded the module.
+if [ -d /sys/module/mempin ]; then
+	refcnt=$(cat /sys/module/mempin/refcnt)
+	check "refcnt 0" "refcnt $refcnt" [ "$refcnt" = 0 ]
+	check "rmmod mempin" "rmmod mempin" rmmod mempin
+else
+	say "module no longer loaded (the payload unloaded it)"
+fi
+pins=$(pins_held)
+check "no pin leaked: pins held $pins" \
+	"pins leaked: pins held went from $pins0 to $pins" [ "${pins%% *}" = "${pins0%% *}" ]
+
+# Loading an unsigned out-of-tree module is logged once; anything else
+# about mempin, or any warning, is a failure.
+bad=$(dmesg | grep -E 'WARNING|BUG|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|mempin' |
+	grep -vE 'mempin: (loading out-of-tree module taints kernel|module verification failed: signature and/or required key missing - tainting kernel)')
+if [ -n "$bad" ]; then
+	fail "kernel log: $(echo "$bad" | wc -l) bad lines"
+	echo "$bad"
+	say "full kernel log follows"
+	dmesg
+else
+	say "ok: kernel log clean"
+fi
+# Taint flags outlive a log that wrapped: bad page, oops, warning, lockup.
+taint=$(cat /proc/sys/kernel/tainted)
+check "tainted=$taint" "kernel tainted=$taint (bad page, die, warn or soft lockup)" \
+	[ $((taint & (32 | 128 | 512 | 16384))) = 0 ]
+
+if [ -z "$reasons" ]; then
+	say PASS
+else
+	say "FAIL ($reasons)"
+fi
+sync
+poweroff -f
+sleep 10
