@@ -11,6 +11,10 @@
 #include <linux/pagemap.h>
 #include "compat_probed.h"
 
+#ifndef MEMPIN_HAVE_BASELINE
+#error "mempin: probes/baseline.c failed: the probe command is broken (see module/Kbuild)"
+#endif
+
 /* Set by Kbuild from the kernel version: behaviour no probe can see. */
 #ifdef MEMPIN_READONLY_COW
 #define MEMPIN_HAVE_READONLY_COW true

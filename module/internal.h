@@ -79,9 +79,7 @@ struct mempin_region *mempin_find_handle(struct mempin_ctx *ctx, u64 handle);
 struct mempin_region *mempin_find_range(struct mempin_ctx *ctx, u64 addr, u64 len);
 void mempin_release_all(struct mempin_ctx *ctx);
 
-/* pin.c: the interval tree of pins by virtual page */
-void mempin_it_insert(struct mempin_region *reg, struct rb_root_cached *root);
-void mempin_it_remove(struct mempin_region *reg, struct rb_root_cached *root);
+/* pin.c: walking the interval tree of pins by virtual page */
 struct mempin_region *
 mempin_it_iter_first(struct rb_root_cached *root, unsigned long first,
 		     unsigned long last);

@@ -86,10 +86,15 @@ static int mempin_ioc_info(struct mempin_ctx *ctx, void *arg)
 	return 0;
 }
 
-/* One pin: shared by PIN and PIN_BATCH. */
+/*
+ * One pin: shared by PIN and PIN_BATCH.  Returns the handle and page count
+ * by value: once the lock is dropped, another thread may unpin (and free)
+ * the new pin at any time.
+ */
 static int mempin_pin_one(struct mempin_ctx *ctx, u64 addr, u64 len,
-			  u32 flags, struct mempin_region **regp)
+			  u32 flags, u64 *handle, u64 *pages)
 {
+	struct mempin_region *reg;
 	int ret;
 
 	if (flags & ~MEMPIN_PIN_READONLY)
@@ -100,7 +105,11 @@ static int mempin_pin_one(struct mempin_ctx *ctx, u64 addr, u64 len,
 	if (mutex_lock_killable(&ctx->lock))
 		return -EINTR;
 	ret = mempin_pin_range(ctx, addr, len, flags & MEMPIN_PIN_READONLY,
-			       regp);
+			       &reg);
+	if (!ret) {
+		*handle = reg->handle;
+		*pages = reg->npages;
+	}
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -123,15 +132,9 @@ static int mempin_unpin_handle(struct mempin_ctx *ctx, u64 handle)
 static int mempin_ioc_pin(struct mempin_ctx *ctx, void *arg)
 {
 	struct mempin_pin_arg *req = arg;
-	struct mempin_region *reg;
-	int ret;
 
-	ret = mempin_pin_one(ctx, req->addr, req->len, req->flags, &reg);
-	if (ret)
-		return ret;
-	req->handle = reg->handle;
-	req->pages = reg->npages;
-	return 0;
+	return mempin_pin_one(ctx, req->addr, req->len, req->flags,
+			      &req->handle, &req->pages);
 }
 
 /*
@@ -213,7 +216,7 @@ static int mempin_ioc_pin_batch(struct mempin_ctx *ctx, void *arg)
 	for (; !ret && b->done < b->count; b->done++, entry += b->entry_size) {
 		struct mempin_pin_entry __user *ur = (void __user *)entry;
 		struct mempin_pin_entry r;
-		struct mempin_region *reg;
+		u64 handle, pages;
 
 		ret = copy_struct_from_user(&r, sizeof(r), ur, b->entry_size);
 		if (ret)
@@ -227,11 +230,17 @@ static int mempin_ioc_pin_batch(struct mempin_ctx *ctx, void *arg)
 			ret = -EFAULT;
 			break;
 		}
-		ret = mempin_pin_one(ctx, r.addr, r.len, r.flags, &reg);
+		ret = mempin_pin_one(ctx, r.addr, r.len, r.flags, &handle,
+				     &pages);
 		if (ret)
 			break;
-		if (put_user(reg->handle, &ur->handle)) {
-			mempin_unpin_handle(ctx, reg->handle);
+		/*
+		 * The entry was writable a moment ago; if it no longer is,
+		 * undo the pin (should that run out of memory, the pin stays
+		 * until close, charged as usual).
+		 */
+		if (put_user(handle, &ur->handle)) {
+			mempin_unpin_handle(ctx, handle);
 			ret = -EFAULT;
 			break;
 		}

@@ -9,7 +9,6 @@
 #include <linux/mm.h>
 #include <linux/backing-dev.h>
 #include <linux/sched/signal.h>
-#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -17,10 +16,27 @@
 
 #define MEMPIN_START(reg) ((reg)->first)
 #define MEMPIN_LAST(reg) ((reg)->last)
-/* Not static: account.c walks the tree too. */
-#define MEMPIN_IT_SCOPE
+/*
+ * Static, and account.c walks the tree through the two functions below:
+ * from 7.x the macro also gives its helper mempin_itree_subtree_search()
+ * the scope passed, and a non-static one would have no prototype.
+ */
 INTERVAL_TREE_DEFINE(struct mempin_region, va_node, unsigned long, subtree_last,
-		     MEMPIN_START, MEMPIN_LAST, MEMPIN_IT_SCOPE, mempin_it)
+		     MEMPIN_START, MEMPIN_LAST, static inline, mempin_itree)
+
+struct mempin_region *
+mempin_it_iter_first(struct rb_root_cached *root, unsigned long first,
+		     unsigned long last)
+{
+	return mempin_itree_iter_first(root, first, last);
+}
+
+struct mempin_region *
+mempin_it_iter_next(struct mempin_region *reg, unsigned long first,
+		    unsigned long last)
+{
+	return mempin_itree_iter_next(reg, first, last);
+}
 
 /*
  * Writes to such a mapping must go through the filesystem's dirty tracking
@@ -90,7 +106,10 @@ static int mempin_check_mappings(struct mm_struct *mm, unsigned long start,
  * Before 6.5, GUP pins pages of a dirty-tracked shared file mapping without
  * complaint, and the mapping may have changed since mempin_check_mappings()
  * looked.  So every kernel also checks what was actually pinned, once per
- * compound page (a THP costs one check, not 512).
+ * compound page (a THP costs one check, not 512).  shmem (tmpfs, memfd,
+ * SysV shm) passes as in mempin_vma_needs_dirty_tracking(): its superblock
+ * keeps noop_backing_dev_info, which cannot write back (5.10 to 7.x; and
+ * shmem_mapping() is not exported on 5.10).
  */
 static bool mempin_page_needs_dirty_tracking(struct page *head)
 {
@@ -99,8 +118,7 @@ static bool mempin_page_needs_dirty_tracking(struct page *head)
 	if (PageAnon(head) || PageHuge(head))
 		return false;
 	mapping = mempin_page_mapping(head);
-	return mapping && !shmem_mapping(mapping) &&
-	       mapping_can_writeback(mapping);
+	return mapping && mapping_can_writeback(mapping);
 }
 
 /* Pfns [start, end) belong to a compound page already checked. */
@@ -237,7 +255,7 @@ static void mempin_insert(struct mempin_ctx *ctx, struct mempin_region *pin)
 	}
 	rb_link_node(&pin->handle_node, parent, link);
 	rb_insert_color(&pin->handle_node, &ctx->handles);
-	mempin_it_insert(pin, &ctx->ranges);
+	mempin_itree_insert(pin, &ctx->ranges);
 }
 
 static void mempin_free(struct mempin_region *pin)
@@ -352,7 +370,7 @@ int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
 		return shared;
 	uncharged = pin->npages - shared;
 	rb_erase(&pin->handle_node, &ctx->handles);
-	mempin_it_remove(pin, &ctx->ranges);
+	mempin_itree_remove(pin, &ctx->ranges);
 	mempin_unpin_runs(pin, pin->writable);
 	mempin_uncharge(ctx, uncharged);
 	mempin_cap_release(pin->npages);
