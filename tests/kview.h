@@ -36,6 +36,12 @@ void kv_pins_read(struct kv_pins *p);
 /* Deltas since *before. */
 #define KV_ACQ(before, after) ((after).acquired - (before).acquired)
 #define KV_REL(before, after) ((after).released - (before).released)
+/*
+ * Pins held gained between two reads.  Where GUP itself may pin, drop and
+ * retry (6.12+ GUP-fast backs off file-backed pages to the slow path), the
+ * kernel-independent figure is the net one, not nr_foll_pin_acquired.
+ */
+#define KV_HELD(before, after) (KV_ACQ(before, after) - KV_REL(before, after))
 
 /* PFN backing addr (needs root), 0 if not present, UINT64_MAX on error. */
 uint64_t kv_pfn(const void *addr);

@@ -52,7 +52,7 @@ static uint64_t pin_checked(int fd, const void *p, size_t len, unsigned int flag
 	ck_assert_uint_eq(st1.pages, st0.pages + want_pages);
 	ck_assert_int_eq(kv_vmpin_kb(0) - vm0,
 			 (long)(st1.charged_pages - st0.charged_pages) * (long)(PG / 1024));
-	ck_assert_uint_eq(KV_ACQ(a, b), want_pages);
+	ck_assert_uint_eq(KV_HELD(a, b), want_pages);
 	return h;
 }
 

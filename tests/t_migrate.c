@@ -167,25 +167,31 @@ END_TEST
  * (compaction decides), so they are only counted in the log.
  */
 /*
- * Fresh allocations come from the top of a zone, above where compaction's
- * two scanners meet, so a small buffer is never compacted.  Touch 1 GiB so
- * pages come from all over memory, keep every 8th, and interleave pinned
- * and control pages: the control pages that move prove compaction went
- * over memory like the pinned pages'.
+ * Compaction moves pages from the bottom of a zone into free pages found
+ * from the top; a buffer that sits at the top is where pages are gathered,
+ * and nothing in it moves.  Fresh allocations come from the top, so: fill
+ * the top with a filler, allocate the buffer below it, free the filler.
+ * Then keep every 8th page of the buffer and interleave pinned and control
+ * pages: control pages that move prove compaction went over memory like
+ * the pinned pages'.
  */
 START_TEST(compaction_keeps_pinned_pfns)
 {
-	enum { N = 262144, STRIDE = 8, K = N / STRIDE / 2, TRIES = 3 };
+	enum { N = 131072, FILL = 131072, STRIDE = 8, K = N / STRIDE / 2,
+	       TRIES = 3 };
 	int fd = xmp_open();
-	char *buf = xmap((size_t)N * PG);
+	char *fill = xmap((size_t)FILL * PG), *buf = xmap((size_t)N * PG);
 	uint64_t *pf = calloc(K, sizeof(*pf)), *cf = calloc(K, sizeof(*cf));
 	struct mempin_pin_entry *r = calloc(K, sizeof(*r));
 	unsigned int done;
 	int moved = 0, e;
 
 	ck_assert(pf && cf && r);
+	ck_assert_int_eq(madvise(fill, (size_t)FILL * PG, MADV_NOHUGEPAGE), 0);
 	ck_assert_int_eq(madvise(buf, (size_t)N * PG, MADV_NOHUGEPAGE), 0);
+	memset(fill, 1, (size_t)FILL * PG);
 	memset(buf, 1, (size_t)N * PG);
+	ck_assert_int_eq(munmap(fill, (size_t)FILL * PG), 0);
 	for (size_t i = 0; i < N; i += STRIDE)
 		ck_assert_int_eq(madvise(buf + (i + 1) * PG, (STRIDE - 1) * PG,
 					 MADV_DONTNEED), 0);

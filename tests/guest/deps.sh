@@ -14,6 +14,8 @@ pkgs=(
 	gcc-multilib				# make lint: 32-bit uapi layout
 	qemu-system-x86 busybox-static cpio kmod e2fsprogs xz-utils # guest
 	mmdebstrap				# other suites' kernels
+	liburing-dev python3-matplotlib		# make bench: io_uring peer, plot
+	flex bison bc libelf-dev libssl-dev	# make check-debug: kernel build
 )
 
 if [[ $EUID -ne 0 ]]; then

@@ -197,6 +197,27 @@ build_module() {
 	[[ -f $KO ]] || die "the module build made no mempin.ko"
 }
 
+# Builds the Kbuild directory SRC (a helper module outside module/, or a
+# private copy of module/) for the prepared kernel as $RUN/build/NAME, next
+# to the uapi/ that build_module copied there; prints the directory.
+build_extra_module() {
+	local src=$1 name=$2 b=$RUN/build
+	[[ -d $b/uapi ]] || die "build_extra_module: run build_module first"
+	rm -rf "${b:?}/$name"
+	cp -a "$src" "$b/$name"
+	log "building $name for $KVER with $CC"
+	if [[ -z $BUILD_ROOT ]]; then
+		make -C "$KDIR" M="$b/$name" CC="$CC" -j"$(nproc)" modules >&2
+	else
+		# shellcheck disable=SC2016 # expanded by that sh
+		unshare -r -m -p -f sh -c 'mount --bind "$1" "$2/build" &&
+			mount -t proc proc "$2/proc" &&
+			exec chroot "$2" make -C "$3" M=/build/"$6" CC="$4" -j"$5" modules' \
+			sh "$b" "$BUILD_ROOT" "$KDIR" "$CC" "$(nproc)" "$name" >&2
+	fi
+	echo "$b/$name"
+}
+
 # Dies unless FILE is a static executable (the guest has no libc).
 need_static() {
 	[[ -x $1 ]] || die "$1 was not built"
@@ -212,7 +233,10 @@ sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
 # Packs the busybox initramfs: /init (guest-init.sh), /lib/mempin.ko, the
 # payload program BIN as /bin/NAME, the loop+ext4 modules of KVER and an
-# ext4 image.  Writes DIR/initrd.gz.
+# ext4 image.  Writes DIR/initrd.gz.  A caller may add files (GUEST_FILES,
+# an array of SRC:DST) and guest variables (GUEST_ENV, NAME=VALUE...).
+GUEST_FILES=()
+GUEST_ENV=()
 initramfs_build() {
 	local dir=$1 bin=$2 s=$1/root base m dst var
 	rm -rf "$s"
@@ -224,6 +248,11 @@ initramfs_build() {
 	install -m 755 "$GUEST_DIR/guest-init.sh" "$s/init"
 	cp "$KO" "$s/lib/mempin.ko"
 	cp "$bin" "$s/bin/"
+	# Extra files, SRC:DST (make bench: its helper module and hook).
+	for m in "${GUEST_FILES[@]}"; do
+		mkdir -p "$s$(dirname "${m#*:}")"
+		cp "${m%%:*}" "$s${m#*:}"
+	done
 
 	# loop, ext4 and their dependencies in load order, uncompressed for
 	# busybox insmod; the guest tries each (crc32c-intel fails under TCG).
@@ -250,6 +279,9 @@ initramfs_build() {
 		while read -r var; do
 			echo "export $var=$(sh_quote "${!var}")"
 		done < <(compgen -e | grep -E '^(CK_|MEMPIN_TEST_)' || true)
+		for var in "${GUEST_ENV[@]}"; do
+			echo "export ${var%%=*}=$(sh_quote "${var#*=}")"
+		done
 	} >"$s/etc/mempin-guest.env"
 
 	# -R 0:0: owned by root in the guest without being root here.
@@ -262,6 +294,8 @@ initramfs_build() {
 now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
 secs() { printf '%d.%01d' $(($1 / 1000000)) $(($1 % 1000000 / 100000)); }
 
+QEMU_MACHINE=()
+
 # Boots the prepared kernel with DIR/initrd.gz for at most TIMEOUT seconds,
 # relaying the console live and into LOG.  Returns 0 when the guest printed
 # "MEMPIN-GUEST: PASS"; 1 on its FAIL marker, 3 on a kernel panic, 4 when
@@ -272,13 +306,18 @@ qemu_boot() {
 	# quiet unless asked: the init checks the whole dmesg itself.
 	[[ -n ${MEMPIN_GUEST_VERBOSE:-} ]] || append+=" quiet"
 	# shellcheck disable=SC2054 # QEMU's options have commas
-	local -a qemu=(
-		qemu-system-x86_64 -accel tcg -m 3G -smp 2,sockets=2
-		# Two NUMA nodes, one vCPU each, for move_pages and migration.
+	# Two NUMA nodes, one vCPU each, for move_pages and migration; a
+	# caller may set QEMU_MACHINE instead (make bench: one vCPU, icount).
+	local -a machine=(
+		-m 3G -smp 2,sockets=2
 		-object memory-backend-ram,id=m0,size=1536M
 		-object memory-backend-ram,id=m1,size=1536M
 		-numa node,nodeid=0,cpus=0,memdev=m0
 		-numa node,nodeid=1,cpus=1,memdev=m1
+	)
+	[[ ${#QEMU_MACHINE[@]} -eq 0 ]] || machine=("${QEMU_MACHINE[@]}")
+	local -a qemu=(
+		qemu-system-x86_64 -accel tcg "${machine[@]}"
 		-nodefaults -display none -serial stdio -no-reboot
 		-kernel "$VMLINUZ" -initrd "$dir/initrd.gz"
 		-append "$append"

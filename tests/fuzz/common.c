@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mempin-fuzz: reporting, raw ioctls, kernel views, module reload. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+struct fuzz_cfg cfg;
+uint64_t ioctl_calls;
+int phase_kmsg_fd = -1;
+
+/* ---- reporting ---- */
+
+struct fail_area {
+	volatile int flag;
+	char msg[4096];
+};
+static struct fail_area local_fail, *fa = &local_fail;
+
+void fail_init(void)
+{
+	void *p = mmap(NULL, sizeof(*fa), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p != MAP_FAILED)
+		fa = p;
+}
+
+void say(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	/* One write per line: lines of several processes do not mix. */
+	if (write(1, buf, n) < 0)
+		return;
+}
+
+void fail(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	say("FUZZ-FAIL: %s", buf);
+	if (__sync_bool_compare_and_swap(&fa->flag, 0, 1))
+		snprintf(fa->msg, sizeof(fa->msg), "%s", buf);
+}
+
+bool failed(void)
+{
+	return fa->flag;
+}
+
+const char *fail_msg(void)
+{
+	return fa->msg;
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- raw ioctls ---- */
+
+int mp_open(void)
+{
+	int fd = open(DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+long mp_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	__atomic_add_fetch(&ioctl_calls, 1, __ATOMIC_RELAXED);
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+int mp_pin(int fd, uint64_t addr, uint64_t len, uint32_t flags, uint64_t *h)
+{
+	struct mempin_pin_arg p = { .size = sizeof(p), .flags = flags,
+				    .addr = addr, .len = len };
+	int r = mp_ioctl(fd, MEMPIN_IOC_PIN, &p);
+
+	if (!r && h)
+		*h = p.handle;
+	return r;
+}
+
+int mp_unpin(int fd, uint64_t h)
+{
+	struct mempin_unpin_arg u = { .size = sizeof(u), .handle = h };
+
+	return mp_ioctl(fd, MEMPIN_IOC_UNPIN, &u);
+}
+
+int mp_unpin_range(int fd, uint64_t addr, uint64_t len)
+{
+	struct mempin_unpin_arg u = { .size = sizeof(u),
+				      .flags = MEMPIN_UNPIN_BY_RANGE,
+				      .addr = addr, .len = len };
+
+	return mp_ioctl(fd, MEMPIN_IOC_UNPIN, &u);
+}
+
+int mp_stats(int fd, struct mempin_stats_arg *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return mp_ioctl(fd, MEMPIN_IOC_STATS, st);
+}
+
+int mp_info(int fd, struct mempin_info_arg *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return mp_ioctl(fd, MEMPIN_IOC_INFO, info);
+}
+
+/* ---- kernel views ---- */
+
+static long status_num(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), pid ? "/proc/%d/status" : "/proc/self/status",
+		 (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+long vmpin_kb(pid_t pid)
+{
+	return status_num(pid, "VmPin");
+}
+
+int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int64_t pins_held(uint64_t *acq, uint64_t *rel)
+{
+	char line[256];
+	uint64_t a = 0, r = 0;
+	FILE *f;
+
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return INT64_MIN;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "nr_foll_pin_acquired ", 21))
+			a = strtoull(line + 21, NULL, 10);
+		else if (!strncmp(line, "nr_foll_pin_released ", 21))
+			r = strtoull(line + 21, NULL, 10);
+	}
+	fclose(f);
+	if (acq)
+		*acq = a;
+	if (rel)
+		*rel = r;
+	return (int64_t)(a - r);
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+long refcnt(void)
+{
+	return read_long("/sys/module/mempin/refcnt");
+}
+
+#define PARAM "/sys/module/mempin/parameters/max_pinned_pages"
+long param_get(void)
+{
+	return read_long(PARAM);
+}
+
+int param_set(unsigned long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu", v);
+	return write_file(PARAM, buf);
+}
+
+int move_page(void *addr, int node)
+{
+	void *pages[1] = { addr };
+	int nodes[1] = { node }, status[1] = { -1 };
+
+	if (syscall(SYS_move_pages, 0, 1UL, pages, nodes, status, 2 /* MOVE */))
+		return -errno;
+	return status[0];
+}
+
+/* ---- kernel log ---- */
+
+int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+static const char *bad_re =
+	"WARNING|BUG|Oops|Call Trace|general protection|KASAN|UBSAN|"
+	"lockdep|kmemleak|refcount_t|list_add|list_del|mempin|"
+	"INFO: (possible|task)|inconsistent lock|circular locking";
+static const char *ok_re =
+	"mempin: (loading out-of-tree module taints kernel|module verification "
+	"failed: signature and/or required key missing - tainting kernel)";
+
+/*
+ * One OOM report runs from "invoked oom-killer" to "Out of memory: Killed
+ * process"; in it, only its own stack dump and task list (which name our
+ * processes) are forgiven, never a WARNING, BUG or sanitizer line.  The
+ * reaper's line after it names the victim too.
+ */
+int kmsg_bad(int fd, bool allow_oom)
+{
+	static regex_t bad, ok, oom_start, oom_end, oom_line, oom_forgive;
+	static bool compiled;
+	char rec[8192];
+	bool in_oom = false;
+	int nbad = 0;
+	ssize_t n;
+
+	if (!compiled) {
+		regcomp(&bad, bad_re, REG_EXTENDED | REG_NOSUB);
+		regcomp(&ok, ok_re, REG_EXTENDED | REG_NOSUB);
+		regcomp(&oom_start, "invoked oom-killer:", REG_EXTENDED | REG_NOSUB);
+		regcomp(&oom_end, "(Out of memory|Memory cgroup out of memory): Killed process",
+			REG_EXTENDED | REG_NOSUB);
+		regcomp(&oom_line, "^oom_reaper: reaped process|^oom-kill:",
+			REG_EXTENDED | REG_NOSUB);
+		regcomp(&oom_forgive, "WARNING|BUG|Oops|KASAN|UBSAN|lockdep|kmemleak|"
+			"general protection|refcount_t",
+			REG_EXTENDED | REG_NOSUB);
+		compiled = true;
+	}
+	for (;;) {
+		char *msg;
+
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		if (allow_oom) {
+			if (!regexec(&oom_start, msg, 0, NULL, 0))
+				in_oom = true;
+			if (in_oom || !regexec(&oom_line, msg, 0, NULL, 0)) {
+				if (!regexec(&oom_end, msg, 0, NULL, 0))
+					in_oom = false;
+				if (regexec(&oom_forgive, msg, 0, NULL, 0))
+					continue;
+			}
+		}
+		if (regexec(&bad, msg, 0, NULL, 0) || !regexec(&ok, msg, 0, NULL, 0))
+			continue;
+		if (nbad++ < 40)
+			say("kernel log: %s", strtok(msg, "\n"));
+	}
+	return nbad;
+}
+
+/* ---- module ---- */
+
+int module_reload(void)
+{
+	const char *path = getenv("MEMPIN_MODULE");
+	int fd, r;
+
+	if (syscall(SYS_delete_module, "mempin", O_NONBLOCK)) {
+		r = -errno;
+		fail("rmmod mempin: %s (refcnt %ld)", strerror(errno), refcnt());
+		return r;
+	}
+	if (!path || !*path) {
+		fail("MEMPIN_MODULE is not set: cannot reload");
+		return -ENOENT;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || syscall(SYS_finit_module, fd, "", 0)) {
+		r = -errno;
+		fail("insmod %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	close(fd);
+	if (chown(DEV, 0, 1000) || chmod(DEV, 0660)) {
+		fail("chown/chmod %s: %s", DEV, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int cap_counter_zero(void)
+{
+	enum { N = 256 };
+	char *m = mmap(NULL, (N + 1) * PG, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	int fd = mp_open(), r1 = -1, r2 = -1, bad = 0;
+	uint64_t h;
+
+	if (fd < 0 || m == MAP_FAILED) {
+		fail("cap check: open %s / mmap: %s", DEV, strerror(-fd));
+		return -1;
+	}
+	param_set(N);
+	r1 = mp_pin(fd, (uintptr_t)m, N * PG, 0, &h);
+	if (!r1)
+		r2 = mp_pin(fd, (uintptr_t)m + N * PG, PG, 0, &h);
+	param_set(0);
+	if (r1) {
+		fail("global pinned counter not zero: with max_pinned_pages=%d, "
+		     "a pin of %d pages failed: %s", N, N, strerror(-r1));
+		bad = 1;
+	} else if (r2 != -ENOMEM) {
+		fail("max_pinned_pages=%d: pin of page %d gave %s, not ENOMEM",
+		     N, N + 1, r2 ? strerror(-r2) : "success");
+		bad = 1;
+	}
+	close(fd);
+	munmap(m, (N + 1) * PG);
+	return bad ? -1 : 0;
+}
+
+int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
+		     int64_t pins_before)
+{
+	uint64_t a, r;
+	int64_t held;
+	long rc;
+	int nbad, bad0 = failed();
+
+	/* Releases run at the last fput, maybe a little after exit. */
+	for (int i = 0; i < 100 && (rc = refcnt()) > 0; i++)
+		usleep(100000);
+	if (rc != 0)
+		fail("%s: module refcnt %ld after the phase", phase, rc);
+	if (vmpin_kb(0) != 0)
+		fail("%s: the fuzzer's own VmPin is %ld kB", phase, vmpin_kb(0));
+	cap_counter_zero();
+	held = pins_held(&a, &r);
+	if (held != pins_before)
+		fail("%s: pins held %lld (acquired %llu, released %llu), %lld before",
+		     phase, (long long)held, (unsigned long long)a,
+		     (unsigned long long)r, (long long)pins_before);
+	module_reload();
+	nbad = kmsg_bad(kmsg_fd, allow_oom);
+	if (nbad)
+		fail("%s: %d bad kernel log lines", phase, nbad);
+	say("phase %s: end checks: refcnt 0, VmPin 0, cap counter 0, pins held %lld "
+	    "(acquired %llu released %llu), rmmod+insmod, kernel log: %d bad: %s",
+	    phase, (long long)held, (unsigned long long)a, (unsigned long long)r,
+	    nbad, failed() && !bad0 ? "FAILED" : "ok");
+	return failed() && !bad0 ? -1 : 0;
+}
+
+int drop_root(uid_t uid, gid_t gid, unsigned long memlock)
+{
+	struct rlimit rl = { memlock, memlock };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+	    setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+		return -errno;
+	return 0;
+}
