@@ -24,29 +24,40 @@ module_param(max_pinned_pages, ulong, 0644);
 MODULE_PARM_DESC(max_pinned_pages,
 		 "System-wide cap on page references pinned through mempin, for everyone (0: no cap)");
 
-/* Page references held by all containers; bounded by max_pinned_pages. */
-static atomic64_t mempin_pinned_pages = ATOMIC64_INIT(0);
+/* What all containers hold, for the cap and for sysfs (observe.c). */
+struct mempin_totals mempin_totals;
 
 unsigned long mempin_cap_pages(void)
 {
 	return READ_ONCE(max_pinned_pages);
 }
 
+/* Reserves page references against the cap, and keeps the high-water mark. */
 int mempin_cap_reserve(unsigned long pages)
 {
 	unsigned long cap = mempin_cap_pages();
-	s64 total = atomic64_add_return(pages, &mempin_pinned_pages);
+	s64 total = atomic64_add_return(pages, &mempin_totals.pages);
+	s64 max = atomic64_read(&mempin_totals.pages_max);
 
 	if (cap && total > cap) {
-		atomic64_sub(pages, &mempin_pinned_pages);
+		atomic64_sub(pages, &mempin_totals.pages);
+		mempin_count_refusal(MEMPIN_REFUSED_CAP);
 		return -ENOMEM;
 	}
+	while (total > max &&
+	       !atomic64_try_cmpxchg(&mempin_totals.pages_max, &max, total))
+		;
 	return 0;
 }
 
 void mempin_cap_release(unsigned long pages)
 {
-	atomic64_sub(pages, &mempin_pinned_pages);
+	atomic64_sub(pages, &mempin_totals.pages);
+}
+
+void mempin_count_refusal(enum mempin_refusal why)
+{
+	atomic64_inc(&mempin_totals.refused[why]);
 }
 
 /* As RDMA's ib_umem_get: charge first, undo if over the limit. */
@@ -61,14 +72,17 @@ int mempin_charge(struct mempin_ctx *ctx, unsigned long pages)
 	/* _noaudit: a refusal here is ordinary, not a security event. */
 	if (pinned > limit && !ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
 		atomic64_sub(pages, &ctx->mm->pinned_vm);
+		mempin_count_refusal(MEMPIN_REFUSED_RLIMIT);
 		return -ENOMEM;
 	}
+	atomic64_add(pages, &mempin_totals.charged);
 	return 0;
 }
 
 void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages)
 {
 	atomic64_sub(pages, &ctx->mm->pinned_vm);
+	atomic64_sub(pages, &mempin_totals.charged);
 }
 
 /*

@@ -7,6 +7,7 @@
  *   pin.c      the pin path: mapping checks, GUP in chunks, runs, unpin
  *   account.c  charging: RLIMIT_MEMLOCK/VmPin, the system-wide cap, and
  *              which pages of a pin other pins already charged
+ *   observe.c  what operators see: fdinfo, sysfs counters, tracepoints
  */
 #ifndef MEMPIN_INTERNAL_H
 #define MEMPIN_INTERNAL_H
@@ -16,6 +17,10 @@
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/types.h>
+
+struct seq_file;
+struct file;
+struct attribute_group;
 
 /* GUP batch: one page of page pointers, rescheduling between batches. */
 #define MEMPIN_CHUNK_PAGES	(PAGE_SIZE / sizeof(struct page *))
@@ -61,15 +66,39 @@ struct mempin_region {
 
 struct mempin_ctx {
 	struct mm_struct *mm;		/* mmgrab()ed owner address space */
+	struct pid *owner;		/* the opening process, for fdinfo */
 	struct mutex lock;		/* everything below */
 	struct rb_root handles;
 	struct rb_root_cached ranges;
 	struct page **scratch;		/* one GUP chunk of page pointers */
 	u64 last_handle;
+	/* Written under lock; fdinfo reads them without (READ_ONCE). */
 	u64 npins;
 	u64 npages;			/* page references held by all pins */
 	u64 ncharged;			/* distinct pages charged to mm */
 };
+
+/* Why a pin was refused, counted system-wide for sysfs. */
+enum mempin_refusal {
+	MEMPIN_REFUSED_RLIMIT,		/* over RLIMIT_MEMLOCK */
+	MEMPIN_REFUSED_CAP,		/* over max_pinned_pages */
+	MEMPIN_REFUSED_MAPPING,		/* a mapping that must not be pinned */
+	MEMPIN_REFUSED_LIMIT,		/* over max_pin_pages or max_overlap */
+	MEMPIN_REFUSED_GUP,		/* GUP failed: fault, signal, memory */
+	MEMPIN_REFUSED_NR,
+};
+
+/* Totals over all containers (account.c keeps them, observe.c shows them). */
+struct mempin_totals {
+	atomic64_t containers;
+	atomic64_t pins;
+	atomic64_t pages;		/* page references: what the cap bounds */
+	atomic64_t pages_max;		/* high-water mark of pages */
+	atomic64_t charged;		/* pages charged to some mm */
+	atomic64_t refused[MEMPIN_REFUSED_NR];
+};
+
+extern struct mempin_totals mempin_totals;
 
 /* pin.c */
 int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
@@ -96,5 +125,10 @@ void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages);
 int mempin_cap_reserve(unsigned long pages);
 void mempin_cap_release(unsigned long pages);
 unsigned long mempin_cap_pages(void);
+void mempin_count_refusal(enum mempin_refusal why);
+
+/* observe.c */
+extern const struct attribute_group *mempin_attr_groups[];
+void mempin_show_fdinfo(struct seq_file *m, struct file *file);
 
 #endif /* MEMPIN_INTERNAL_H */

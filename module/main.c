@@ -19,6 +19,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "trace.h"
 
 static int mempin_open(struct inode *inode, struct file *file)
 {
@@ -40,7 +41,9 @@ static int mempin_open(struct inode *inode, struct file *file)
 	/* Keeps the mm_struct (for pinned_vm), not the address space. */
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
+	ctx->owner = get_pid(task_tgid(current));
 	file->private_data = ctx;
+	atomic64_inc(&mempin_totals.containers);
 	return stream_open(inode, file);
 }
 
@@ -49,7 +52,11 @@ static int mempin_release(struct inode *inode, struct file *file)
 {
 	struct mempin_ctx *ctx = file->private_data;
 
+	trace_release(pid_nr(ctx->owner), ctx->npins, ctx->npages,
+		      ctx->ncharged);
 	mempin_release_all(ctx);
+	atomic64_dec(&mempin_totals.containers);
+	put_pid(ctx->owner);
 	mmdrop(ctx->mm);
 	free_page((unsigned long)ctx->scratch);
 	mutex_destroy(&ctx->lock);
@@ -97,20 +104,36 @@ static int mempin_pin_one(struct mempin_ctx *ctx, u64 addr, u64 len,
 	struct mempin_region *reg;
 	int ret;
 
+	*handle = 0;
+	*pages = 0;
 	if (flags & ~MEMPIN_PIN_READONLY)
-		return -EOPNOTSUPP;
-	ret = mempin_check_range(addr, len);
-	if (ret)
-		return ret;
-	if (mutex_lock_killable(&ctx->lock))
-		return -EINTR;
-	ret = mempin_pin_range(ctx, addr, len, flags & MEMPIN_PIN_READONLY,
-			       &reg);
+		ret = -EOPNOTSUPP;
+	else
+		ret = mempin_check_range(addr, len);
+	if (!ret && mutex_lock_killable(&ctx->lock))
+		ret = -EINTR;
 	if (!ret) {
-		*handle = reg->handle;
-		*pages = reg->npages;
+		ret = mempin_pin_range(ctx, addr, len,
+				       flags & MEMPIN_PIN_READONLY, &reg);
+		if (!ret) {
+			*handle = reg->handle;
+			*pages = reg->npages;
+		}
+		mutex_unlock(&ctx->lock);
 	}
-	mutex_unlock(&ctx->lock);
+	trace_pin(addr, len, flags, *pages, *handle, ret);
+	return ret;
+}
+
+/* Unpins @reg, ctx->lock held; the tracepoint reports what went. */
+static int mempin_unpin_traced(struct mempin_ctx *ctx,
+			       struct mempin_region *reg)
+{
+	u64 handle = reg->handle, addr = reg->addr, len = reg->len;
+	u64 pages = reg->npages;
+	int ret = mempin_unpin(ctx, reg);
+
+	trace_unpin(handle, addr, len, pages, ret);
 	return ret;
 }
 
@@ -124,7 +147,9 @@ static int mempin_unpin_handle(struct mempin_ctx *ctx, u64 handle)
 		return -EINTR;
 	reg = mempin_find_handle(ctx, handle);
 	if (reg)
-		ret = mempin_unpin(ctx, reg);
+		ret = mempin_unpin_traced(ctx, reg);
+	else
+		trace_unpin(handle, 0, 0, 0, ret);
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -150,7 +175,7 @@ static void mempin_undo_pin(struct mempin_ctx *ctx, void *arg)
 	mutex_lock(&ctx->lock);
 	reg = mempin_find_handle(ctx, req->handle);
 	if (reg)
-		mempin_unpin(ctx, reg);
+		mempin_unpin_traced(ctx, reg);
 	mutex_unlock(&ctx->lock);
 }
 
@@ -172,7 +197,12 @@ static int mempin_ioc_unpin(struct mempin_ctx *ctx, void *arg)
 	if (mutex_lock_killable(&ctx->lock))
 		return -EINTR;
 	reg = mempin_find_range(ctx, req->addr, req->len);
-	ret = reg ? mempin_unpin(ctx, reg) : -ENOENT;
+	if (reg) {
+		ret = mempin_unpin_traced(ctx, reg);
+	} else {
+		ret = -ENOENT;
+		trace_unpin(0, req->addr, req->len, 0, ret);
+	}
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -356,6 +386,7 @@ static const struct file_operations mempin_fops = {
 	.open = mempin_open,
 	.release = mempin_release,
 	.unlocked_ioctl = mempin_ioctl,
+	.show_fdinfo = mempin_show_fdinfo,
 	/* The structs are the same for 32-bit callers; only arg differs. */
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -364,6 +395,7 @@ static struct miscdevice mempin_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "mempin",
 	.fops = &mempin_fops,
+	.groups = mempin_attr_groups,
 };
 
 static int __init mempin_init(void)

@@ -258,6 +258,19 @@ static void mempin_insert(struct mempin_ctx *ctx, struct mempin_region *pin)
 	mempin_itree_insert(pin, &ctx->ranges);
 }
 
+/*
+ * The container's counters change only here, under its lock; fdinfo reads
+ * them without it.  The system-wide pin count follows.
+ */
+static void mempin_ctx_add(struct mempin_ctx *ctx, s64 pins, s64 pages,
+			   s64 charged)
+{
+	WRITE_ONCE(ctx->npins, ctx->npins + pins);
+	WRITE_ONCE(ctx->npages, ctx->npages + pages);
+	WRITE_ONCE(ctx->ncharged, ctx->ncharged + charged);
+	atomic64_add(pins, &mempin_totals.pins);
+}
+
 static void mempin_free(struct mempin_region *pin)
 {
 	kvfree(pin->runs);
@@ -298,14 +311,17 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 
 	/* The limit MEMPIN_IOC_INFO reports as max_pin_pages. */
 	if (npages > MEMPIN_MAX_PIN_PAGES || npages > totalram_pages())
-		return -ENOMEM;
+		goto refuse_limit;
 	covered = mempin_va_covered(ctx, first, last, &noverlap);
 	if (noverlap > MEMPIN_MAX_OVERLAP)
-		return -ENOMEM;
+		goto refuse_limit;
 	ret = mempin_check_mappings(ctx->mm, first << PAGE_SHIFT,
 				    (last + 1) << PAGE_SHIFT, !readonly);
-	if (ret)
+	if (ret) {
+		if (ret != -EINTR)
+			mempin_count_refusal(MEMPIN_REFUSED_MAPPING);
 		return ret;
+	}
 
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
@@ -330,8 +346,10 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	if (ret)
 		goto out_cap;
 	ret = mempin_gup(ctx, pin);
-	if (ret)
+	if (ret) {
+		mempin_count_refusal(MEMPIN_REFUSED_GUP);
 		goto out_uncharge;
+	}
 	if (covered) {
 		shared = mempin_shared_pages(ctx, pin);
 		ret = shared < 0 ? shared : mempin_charge(ctx, covered - shared);
@@ -343,9 +361,7 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 
 	pin->handle = ++ctx->last_handle;
 	mempin_insert(ctx, pin);
-	ctx->npins++;
-	ctx->npages += npages;
-	ctx->ncharged += charged;
+	mempin_ctx_add(ctx, 1, npages, charged);
 	*pinp = pin;
 	return 0;
 
@@ -358,6 +374,10 @@ out_cap:
 out_free:
 	mempin_free(pin);
 	return ret;
+
+refuse_limit:
+	mempin_count_refusal(MEMPIN_REFUSED_LIMIT);
+	return -ENOMEM;
 }
 
 /* Fails only with -ENOMEM, leaving the pin in place. */
@@ -374,9 +394,7 @@ int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
 	mempin_unpin_runs(pin, pin->writable);
 	mempin_uncharge(ctx, uncharged);
 	mempin_cap_release(pin->npages);
-	ctx->npins--;
-	ctx->npages -= pin->npages;
-	ctx->ncharged -= uncharged;
+	mempin_ctx_add(ctx, -1, -(s64)pin->npages, -(s64)uncharged);
 	mempin_free(pin);
 	return 0;
 }
@@ -426,7 +444,6 @@ void mempin_release_all(struct mempin_ctx *ctx)
 	mempin_cap_release(ctx->npages);
 	ctx->handles = RB_ROOT;
 	ctx->ranges = RB_ROOT_CACHED;
-	ctx->npins = 0;
-	ctx->npages = 0;
-	ctx->ncharged = 0;
+	mempin_ctx_add(ctx, -(s64)ctx->npins, -(s64)ctx->npages,
+		       -(s64)ctx->ncharged);
 }

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What operators see: per-container fdinfo, system-wide counters in sysfs
+ * (/sys/class/misc/mempin/stats/), and the tracepoints (trace.h).  The cap
+ * itself is the module parameter max_pinned_pages (account.c).
+ */
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/pid.h>
+#include <linux/rbtree.h>
+#include <linux/seq_file.h>
+#include <linux/sysfs.h>
+
+#include "internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+/* Pins fdinfo lists one by one; the rest are only counted. */
+#define MEMPIN_FDINFO_MAX_PINS	256
+
+/*
+ * One "key:\tvalue" per line, keys prefixed mempin- (the DRM usage-stats
+ * convention).  Totals are read without the container lock; the list of
+ * pins only with mutex_trylock(), so reading fdinfo never waits for (or
+ * deadlocks with) a long pin in progress.
+ */
+void mempin_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct mempin_ctx *ctx = file->private_data;
+	u64 charged = READ_ONCE(ctx->ncharged);
+	u64 listed = 0;
+	struct rb_node *node;
+
+	seq_printf(m, "mempin-owner-pid:\t%d\n", pid_vnr(ctx->owner));
+	seq_printf(m, "mempin-pins:\t%llu\n", READ_ONCE(ctx->npins));
+	seq_printf(m, "mempin-pinned-pages:\t%llu\n", READ_ONCE(ctx->npages));
+	seq_printf(m, "mempin-charged-pages:\t%llu\n", charged);
+	seq_printf(m, "mempin-charged-bytes:\t%llu\n", charged << PAGE_SHIFT);
+	if (!mutex_trylock(&ctx->lock)) {
+		seq_printf(m, "mempin-pins-unlisted:\t%llu\n",
+			   READ_ONCE(ctx->npins));
+		return;
+	}
+	for (node = rb_first(&ctx->handles);
+	     node && listed < MEMPIN_FDINFO_MAX_PINS; node = rb_next(node)) {
+		struct mempin_region *reg = rb_entry(node, struct mempin_region,
+						     handle_node);
+
+		seq_printf(m, "mempin-pin-%llu:\t0x%llx %llu %lu %s\n",
+			   reg->handle, reg->addr, reg->len, reg->npages,
+			   reg->writable ? "rw" : "ro");
+		listed++;
+	}
+	seq_printf(m, "mempin-pins-unlisted:\t%llu\n", ctx->npins - listed);
+	mutex_unlock(&ctx->lock);
+}
+
+/* A read-only sysfs file showing one of mempin_totals' counters. */
+struct mempin_counter_attr {
+	struct device_attribute attr;
+	atomic64_t *counter;
+};
+
+static ssize_t mempin_counter_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct mempin_counter_attr *ca =
+		container_of(attr, struct mempin_counter_attr, attr);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(ca->counter));
+}
+
+#define MEMPIN_COUNTER(_name, _counter)					\
+	static struct mempin_counter_attr mempin_attr_##_name = {	\
+		.attr = __ATTR(_name, 0444, mempin_counter_show, NULL),	\
+		.counter = &mempin_totals._counter,			\
+	}
+
+MEMPIN_COUNTER(containers, containers);
+MEMPIN_COUNTER(pins, pins);
+MEMPIN_COUNTER(pinned_pages, pages);
+MEMPIN_COUNTER(pinned_pages_max, pages_max);
+MEMPIN_COUNTER(charged_pages, charged);
+MEMPIN_COUNTER(refused_rlimit, refused[MEMPIN_REFUSED_RLIMIT]);
+MEMPIN_COUNTER(refused_cap, refused[MEMPIN_REFUSED_CAP]);
+MEMPIN_COUNTER(refused_mapping, refused[MEMPIN_REFUSED_MAPPING]);
+MEMPIN_COUNTER(refused_limit, refused[MEMPIN_REFUSED_LIMIT]);
+MEMPIN_COUNTER(refused_gup, refused[MEMPIN_REFUSED_GUP]);
+
+static struct attribute *mempin_stats_attrs[] = {
+	&mempin_attr_containers.attr.attr,
+	&mempin_attr_pins.attr.attr,
+	&mempin_attr_pinned_pages.attr.attr,
+	&mempin_attr_pinned_pages_max.attr.attr,
+	&mempin_attr_charged_pages.attr.attr,
+	&mempin_attr_refused_rlimit.attr.attr,
+	&mempin_attr_refused_cap.attr.attr,
+	&mempin_attr_refused_mapping.attr.attr,
+	&mempin_attr_refused_limit.attr.attr,
+	&mempin_attr_refused_gup.attr.attr,
+	NULL
+};
+
+static const struct attribute_group mempin_stats_group = {
+	.name = "stats",
+	.attrs = mempin_stats_attrs,
+};
+
+const struct attribute_group *mempin_attr_groups[] = {
+	&mempin_stats_group,
+	NULL
+};
