@@ -35,12 +35,18 @@ demo: lib
 clean:
 	-$(MAKE) -C lib clean
 	-$(MAKE) -C tools clean
+	-$(MAKE) -C tools/bench clean
 	-$(MAKE) -C tests clean
 	rm -rf module/*.o module/*.ko module/*.mod* module/.*.cmd module/Module.symvers \
 		module/modules.order module/.tmp_versions module/probes/build
 
 lint:
 	bash tests/lint/run.sh
+
+# The benchmark of issue 7 in a QEMU guest of $(KERNEL) (one vCPU, icount):
+# tests/bench/results/$(KERNEL)/{results.md,results.csv,memory.csv,plot.png}.
+bench: lib
+	bash tests/bench/bench.sh $(KERNEL)
 
 # --- Installing and packaging (README "Installing") ------------------------
 # One version for the DKMS source tree, dkms.conf and the packages: the
@@ -176,7 +182,11 @@ endif
 	rm -f "$(DESTDIR)$(UDEVRULESDIR)/60-mempin.rules" "$(DESTDIR)$(SYSUSERSDIR)/mempin.conf"
 	for d in $(EXAMPLES); do rm -f "$(DESTDIR)$(DOCDIR)/examples/$$d/mempin.conf"; \
 		rmdir "$(DESTDIR)$(DOCDIR)/examples/$$d" 2>/dev/null || true; done
-	-rmdir "$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(DOCDIR)" 2>/dev/null
+	@# Directories make install created, once empty (never $(PREFIX)/lib itself).
+	-@cd "$(DESTDIR)/" && for d in $(DOCDIR)/examples $(DOCDIR) $(dir $(DOCDIR)) \
+		$(LIBDIR)/pkgconfig $(filter-out $(PREFIX)/lib,$(LIBDIR)) $(INCLUDEDIR)/linux \
+		$(MANDIR)/man3 $(MANDIR)/man4 $(MANDIR)/man8; do \
+		[ ! -d ".$$d" ] || rmdir ".$$d" 2>/dev/null || true; done
 ifeq ($(DESTDIR),)
 	@ldconfig
 	@if [ -S /run/udev/control ] && command -v udevadm >/dev/null; then udevadm control --reload; fi

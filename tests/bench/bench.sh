@@ -27,6 +27,10 @@ py=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 
 kernel_prepare "$suite"
 run_begin "$suite" bench
+# Private runs (a results dir or module of one's own) may run side by side:
+# their console logs must not share a name.
+[[ -z ${MEMPIN_BENCH_OUT:-}${MEMPIN_BENCH_MODULE:-} ]] ||
+	RUN_NAME=bench-$suite-${RUN##*.}
 build_module
 if [[ -n ${MEMPIN_BENCH_MODULE:-} ]]; then
 	KO=$(build_extra_module "$MEMPIN_BENCH_MODULE" module-private)/mempin.ko

@@ -464,11 +464,19 @@ static int expect_frame(struct call *c)
 		return -EINVAL;
 	if (usize > PG)
 		return -E2BIG;
-	if (!user_ok(c->arg, usize, false))
-		return -EFAULT;
-	for (uint32_t i = min; i < usize; i++)
+	/*
+	 * copy_struct_from_user(): the tail first (check_zeroed_user, in
+	 * order: a non-zero byte before an unreadable one is E2BIG), then the
+	 * struct itself.
+	 */
+	for (uint32_t i = min; i < usize; i++) {
+		if (!user_ok(c->arg + i, 1, false))
+			return -EFAULT;
 		if (c->buf[i])
 			return -E2BIG;
+	}
+	if (!user_ok(c->arg, min, false))
+		return -EFAULT;
 	return 0;
 }
 
@@ -1080,6 +1088,9 @@ static void case_badcmd(struct rng *r, struct call *c)
 		 (unsigned int)_IOC_SIZE(cmd), (unsigned int)_IOC_DIR(cmd),
 		 vfs ? " (a VFS type: any answer)" : "");
 	/* ioctl(2) takes an unsigned int cmd: the high bits never arrive. */
+	for (unsigned int i = 0; i < 6; i++)
+		if ((uint32_t)cmd == (uint32_t)good[i])
+			g = cmd;
 	if ((uint32_t)cmd == (uint32_t)g) {
 		/* Same as a good one after truncation: just must not crash. */
 		issue(c, 1);

@@ -4,12 +4,12 @@
  * on every MEMPIN_TEST_* variable of the host's make fuzz):
  *   MEMPIN_TEST_FUZZ_SEED        seed (default: from the clock; printed)
  *   MEMPIN_TEST_FUZZ_PHASES      comma list of ioctl,storm,limits,oom (all)
- *   MEMPIN_TEST_FUZZ_IOCTLS      ioctl phase: ioctls at most (300000)
+ *   MEMPIN_TEST_FUZZ_IOCTLS      ioctl phase: ioctls at most (1000000)
  *   MEMPIN_TEST_FUZZ_IOCTL_SECS  ... and seconds at most (120)
  *   MEMPIN_TEST_FUZZ_FROM, _CASES  replay cases [FROM, FROM + CASES) only
  *   MEMPIN_TEST_FUZZ_VERBOSE     print every ioctl case
- *   MEMPIN_TEST_FUZZ_STORM_SECS  (45), _STORM_PROCS (3), _STORM_THREADS (4)
- *   MEMPIN_TEST_FUZZ_LIMIT_SECS  (20)
+ *   MEMPIN_TEST_FUZZ_STORM_SECS  (40), _STORM_PROCS (3), _STORM_THREADS (4)
+ *   MEMPIN_TEST_FUZZ_LIMIT_SECS  (16)
  * Exit status 0 when every phase passed.
  */
 #include <stdio.h>
@@ -67,15 +67,15 @@ int main(int argc, char **argv)
 	cfg.phases = getenv("MEMPIN_TEST_FUZZ_PHASES");
 	if (!cfg.phases || !*cfg.phases)
 		cfg.phases = "ioctl,storm,limits,oom";
-	cfg.ioctls = env_u64("MEMPIN_TEST_FUZZ_IOCTLS", 300000);
+	cfg.ioctls = env_u64("MEMPIN_TEST_FUZZ_IOCTLS", 1000000);
 	cfg.ioctl_secs = env_u64("MEMPIN_TEST_FUZZ_IOCTL_SECS", 120);
 	cfg.first_case = env_u64("MEMPIN_TEST_FUZZ_FROM", 0);
 	cfg.ncases = env_u64("MEMPIN_TEST_FUZZ_CASES", 0);
 	cfg.verbose = env_u64("MEMPIN_TEST_FUZZ_VERBOSE", 0);
-	cfg.storm_secs = env_u64("MEMPIN_TEST_FUZZ_STORM_SECS", 45);
+	cfg.storm_secs = env_u64("MEMPIN_TEST_FUZZ_STORM_SECS", 40);
 	cfg.storm_procs = env_u64("MEMPIN_TEST_FUZZ_STORM_PROCS", 3);
 	cfg.storm_threads = env_u64("MEMPIN_TEST_FUZZ_STORM_THREADS", 4);
-	cfg.limit_secs = env_u64("MEMPIN_TEST_FUZZ_LIMIT_SECS", 20);
+	cfg.limit_secs = env_u64("MEMPIN_TEST_FUZZ_LIMIT_SECS", 16);
 	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
 		strcpy(self, argv[0]);
 	cfg.self = self;

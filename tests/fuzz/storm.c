@@ -37,25 +37,29 @@
 
 enum op { OP_PIN, OP_UNPIN, OP_UNPIN_RANGE, OP_PIN_BATCH, OP_UNPIN_BATCH,
 	  OP_STATS, OP_REPLACE, OP_DUP_CLOSE, OP_FORK, OP_EXEC, OP_MUNMAP,
-	  OP_MREMAP, OP_MPROTECT, OP_DONTNEED, OP_FREE, OP_HUGE, OP_MOVE, OP_NR };
+	  OP_MREMAP, OP_MPROTECT, OP_DONTNEED, OP_FREE, OP_HUGE, OP_MOVE,
+	  OP_KILL, OP_BATCH_RACE, OP_FILE_SWAP, OP_NR };
 static const char *const op_name[] = { "pin", "unpin", "unpin-range",
 	"pin-batch", "unpin-batch", "stats", "replace-container", "dup-close",
 	"fork", "exec", "munmap+mmap", "mremap", "mprotect", "MADV_DONTNEED",
-	"MADV_FREE", "MADV_HUGEPAGE/COLLAPSE", "move_pages" };
+	"MADV_FREE", "MADV_HUGEPAGE/COLLAPSE", "move_pages",
+	"SIGKILL mid-ioctl", "batch vs mprotect", "anon<->ext4 swap" };
 /* Weights, out of their sum. */
 static const unsigned int op_weight[] = { 22, 10, 5, 6, 4, 6, 2, 2, 1, 1,
-					  3, 2, 3, 3, 2, 1, 4 };
+					  3, 2, 3, 3, 2, 1, 4, 1, 1, 2 };
 
+#define NERR 6
+static const int err_list[NERR] = { EFAULT, ENOMEM, EBUSY, EAGAIN, ENOENT, EINTR };
 struct shared {
 	volatile int stop;
-	uint64_t ops[OP_NR], errs[OP_NR];
+	uint64_t ops[OP_NR], errs[OP_NR], by_err[OP_NR][NERR];
 };
 static struct shared *sh;
 
 #define SLOTS 2			/* containers per process */
 #define SLOTFD0 200		/* their fds: fixed, so dup2 replaces them */
 #define TABLE 256
-#define NREG 3
+#define NREG 4
 
 struct held {
 	uint64_t h, addr, len;
@@ -224,6 +228,130 @@ static void child_in_fork(int slotfd, uint64_t addr)
 			code = 12;
 	}
 	_exit(code);
+}
+
+/*
+ * Region 3 flips between private anon memory and a MAP_SHARED mapping of
+ * an ext4 file (dirty tracking: a writable long-term pin must be refused)
+ * while pins of it run: the mapping check may see one and GUP the other.
+ */
+static int filefd = -1;
+static pthread_mutex_t swap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void file_swap(struct rng *r)
+{
+	void *a = (void *)reg[3].base;
+
+	pthread_mutex_lock(&swap_lock);
+	if (chance(r, 50))
+		mmap(a, reg[3].len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED |
+		     MAP_POPULATE, filefd, 0);
+	else
+		mmap(a, reg[3].len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+		     MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	pthread_mutex_unlock(&swap_lock);
+}
+
+/* A child pins big ranges from 3 threads on one container; killed at a
+ * random moment: the fatal-signal paths (locks, GUP loop) roll back. */
+static void *kill_child_thread(void *p)
+{
+	int fd = *(int *)p;
+	uint8_t *m = mmap(NULL, 16UL << 20, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mempin_stats_arg st;
+	uint64_t h;
+
+	for (;;) {
+		if (mp_pin(fd, (uintptr_t)m, 16UL << 20, 0, &h) == 0)
+			mp_unpin(fd, h);
+		mp_stats(fd, &st);
+		mp_unpin_range(fd, (uintptr_t)m, PG);
+	}
+	return NULL;
+}
+
+static void kill_child(struct rng *r)
+{
+	unsigned int delay = 1000 + below(r, 30000);
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int fd = mp_open();
+		pthread_t th;
+
+		if (fd < 0)
+			_exit(1);
+		pthread_create(&th, NULL, kill_child_thread, &fd);
+		pthread_create(&th, NULL, kill_child_thread, &fd);
+		kill_child_thread(&fd);
+	}
+	if (pid < 0)
+		return;
+	usleep(delay);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	if (!WIFSIGNALED(st))
+		fail("storm p%d: SIGKILLed child status %#x", proc_idx, st);
+}
+
+/* Entry 0 is a slow pin; meanwhile the entries' page becomes read-only, so
+ * writing the handle back may fail after the pin was made (undone). */
+static uint8_t *race_mem;
+struct race_arg {
+	void *page;
+	unsigned int delay;
+};
+
+static void *race_mprotect(void *p)
+{
+	struct race_arg *a = p;
+
+	usleep(a->delay);
+	mprotect(a->page, PG, PROT_READ);
+	return NULL;
+}
+
+/*
+ * Mapped before the threads start: an mmap(NULL) while another thread has
+ * a munmap or mremap hole open could land in it, and be clobbered when the
+ * hole is filled again (MAP_FIXED).
+ */
+static uint8_t *race_pages;
+
+static int batch_race(struct rng *r, unsigned int t, int fd)
+{
+	struct mempin_pin_entry *e = (void *)(race_pages + t * PG);
+	struct mempin_batch_arg b = { .size = sizeof(b), .entry_size = sizeof(*e) };
+	struct race_arg ra = { e, below(r, 20000) };
+	pthread_t th;
+	int ret;
+
+	mprotect(e, PG, PROT_READ | PROT_WRITE);
+	memset(e, 0, PG);
+	e[0].addr = (uintptr_t)race_mem;
+	e[0].len = 8UL << 20;
+	e[1].addr = reg[0].base;
+	e[1].len = PG;
+	b.entries = (uintptr_t)e;
+	b.count = 2;
+	/* Its stack is an mmap(NULL) too: not while a hole is open. */
+	pthread_mutex_lock(&map_lock);
+	pthread_create(&th, NULL, race_mprotect, &ra);
+	pthread_mutex_unlock(&map_lock);
+	ret = mp_ioctl(fd, MEMPIN_IOC_PIN_BATCH, &b);
+	pthread_join(th, NULL);
+	/* What was pinned and reported is ours to unpin. */
+	for (unsigned int i = 0; i < b.done && i < 2; i++)
+		mp_unpin(fd, e[i].handle);
+	if (b.done > 2 || (ret == -EFAULT && b.done == 2) ||
+	    (ret && ret != -EFAULT && !pin_errno_ok(ret)))
+		fail("storm p%d: racing batch: %s with done %u; entries %#llx+%#llx, "
+		     "%#llx+%#llx", proc_idx, strerror(-ret), b.done,
+		     (unsigned long long)e[0].addr, (unsigned long long)e[0].len,
+		     (unsigned long long)e[1].addr, (unsigned long long)e[1].len);
+	return ret;
 }
 
 static void do_op(struct rng *r, unsigned int t, enum op op)
@@ -466,12 +594,32 @@ static void do_op(struct rng *r, unsigned int t, enum op op)
 		(void)st;	/* pinned: -EBUSY or the like; moved: node */
 		break;
 	}
+	case OP_KILL:
+		tlog(t, "fork a child pinning from 3 threads, SIGKILL it");
+		kill_child(r);
+		break;
+	case OP_BATCH_RACE:
+		tlog(t, "pin-batch whose entries turn read-only mid-call");
+		ret = batch_race(r, t, fd);
+		if (ret && ret != -EFAULT && !pin_errno_ok(ret))
+			bad(t, op, "pin batch racing mprotect", ret);
+		break;
+	case OP_FILE_SWAP:
+		if (filefd < 0)
+			return;
+		tlog(t, "map region 3 %s", chance(r, 50) ? "anon" : "ext4 MAP_SHARED");
+		file_swap(r);
+		break;
 	default:
 		break;
 	}
 	__atomic_add_fetch(&sh->ops[op], 1, __ATOMIC_RELAXED);
-	if (ret)
+	if (ret) {
 		__atomic_add_fetch(&sh->errs[op], 1, __ATOMIC_RELAXED);
+		for (int i = 0; i < NERR; i++)
+			if (-ret == err_list[i])
+				__atomic_add_fetch(&sh->by_err[op][i], 1, __ATOMIC_RELAXED);
+	}
 }
 
 struct targ {
@@ -522,6 +670,27 @@ static int proc_main(unsigned int idx, double deadline)
 		reg[2].base = ((uintptr_t)p + (2UL << 20) - 1) & ~((2UL << 20) - 1);
 		madvise((void *)reg[2].base, reg[2].len, MADV_HUGEPAGE);
 		memset((void *)reg[2].base, 1, reg[2].len);
+	}
+	reg[3].len = 32 * PG;
+	reg[3].base = (uintptr_t)mmap(NULL, reg[3].len, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	race_pages = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	race_mem = mmap(NULL, 8UL << 20, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	{
+		const char *dir = getenv("MEMPIN_EXT4_DIR");
+		char path[256];
+
+		if (dir && *dir) {
+			snprintf(path, sizeof(path), "%s/storm-%u", dir, idx);
+			filefd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (filefd >= 0 && ftruncate(filefd, reg[3].len)) {
+				close(filefd);
+				filefd = -1;
+			}
+			unlink(path);
+		}
 	}
 	scratch = (uintptr_t)mmap(NULL, 16 * PG, PROT_NONE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -628,9 +797,18 @@ int phase_storm(void)
 		total += sh->ops[i];
 	say("storm: %llu operations in %.1f s by %u processes x %u threads:",
 	    (unsigned long long)total, now_s() - t0, np, cfg.storm_threads);
-	for (int i = 0; i < OP_NR; i++)
-		say("storm:   %-24s %10llu (%llu failed as allowed)", op_name[i],
-		    (unsigned long long)sh->ops[i], (unsigned long long)sh->errs[i]);
+	for (int i = 0; i < OP_NR; i++) {
+		char eb[200] = "";
+		size_t o = 0;
+
+		for (int e = 0; e < NERR; e++)
+			if (sh->by_err[i][e])
+				o += snprintf(eb + o, sizeof(eb) - o, " %s %llu",
+					      strerrorname_np(err_list[e]),
+					      (unsigned long long)sh->by_err[i][e]);
+		say("storm:   %-24s %10llu%s%s", op_name[i],
+		    (unsigned long long)sh->ops[i], *eb ? ", failed:" : "", eb);
+	}
 	if (bad && !failed())
 		fail("storm: %d processes failed", bad);
 	munmap(sh, sizeof(*sh));

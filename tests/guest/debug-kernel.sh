@@ -33,7 +33,7 @@ debug_kernel_prepare_locked() {
 		die "linux-source-6.1 is not installed: run sudo make deps"
 	[[ -f $DK_TARBALL ]] || die "$DK_TARBALL missing: run sudo make deps"
 	command -v "$cc" >/dev/null || die "$cc missing: run sudo make deps"
-	key="$pkgver $(cat "$GUEST_DIR/debug-kernel.config" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+	key="$pkgver $(sha256sum <"$GUEST_DIR/debug-kernel.config" | cut -c1-16)"
 	if [[ -f $DK/env ]] && grep -qxF "KEY='$key'" "$DK/env"; then
 		# shellcheck source=/dev/null
 		. "$DK/env"

@@ -16,6 +16,7 @@ pkgs=(
 	mmdebstrap				# other suites' kernels
 	liburing-dev python3-matplotlib		# make bench: io_uring peer, plot
 	flex bison bc libelf-dev libssl-dev	# make check-debug: kernel build
+	debhelper dh-dkms lintian		# make deb, make check-install
 )
 
 if [[ $EUID -ne 0 ]]; then

@@ -34,8 +34,8 @@ T_START=$(now_us)
 
 command -v qemu-system-x86_64 >/dev/null ||
 	die "qemu-system-x86_64 missing: sudo make deps"
-command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
-	die "debhelper missing: sudo make deps"
+{ command -v dpkg-buildpackage && command -v dh_dkms && command -v lintian; } >/dev/null ||
+	die "debhelper, dh-dkms or lintian missing: sudo make deps"
 command -v mmdebstrap >/dev/null || die "mmdebstrap missing: sudo make deps"
 
 # --- the guest image -----------------------------------------------------------

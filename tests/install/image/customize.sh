@@ -24,7 +24,14 @@ echo "${kver#vmlinuz-}" >"$out/kver"
 cp "$root"/boot/vmlinuz-* "$out/vmlinuz"
 cp "$root"/boot/initrd.img-* "$out/initrd.img"
 chmod 0644 "$out/vmlinuz" "$out/initrd.img"
+# mkfs.ext4 -d copies everything, mmdebstrap's /proc, /sys and /dev mounts
+# too: give it a copy of the root file system alone.
+stage=$out/rootfs
+cp -ax "$root/." "$stage/"
+for d in dev proc sys run tmp; do mkdir -p "$stage/$d"; done
+chmod 1777 "$stage/tmp"
 # Room for three DKMS builds, make install and the packages.
-mb=$(du -sm "$root" | cut -f1)
+mb=$(du -sm "$stage" | cut -f1)
 truncate -s $((mb + 2048))M "$out/root.img"
-mkfs.ext4 -q -F -L mempin-root -d "$root" "$out/root.img"
+mkfs.ext4 -q -F -L mempin-root -d "$stage" "$out/root.img"
+rm -rf "$stage"
