@@ -391,6 +391,16 @@ START_TEST(eopnotsupp_batch_reserved)
 }
 END_TEST
 
+/* N batch entries pinning the first N pages of mem, one page each. */
+static void one_page_entries(struct mempin_pin_entry *r, int n, char *mem)
+{
+	memset(r, 0, n * sizeof(*r));
+	for (int i = 0; i < n; i++) {
+		r[i].addr = (uintptr_t)(mem + i * PG);
+		r[i].len = PG;
+	}
+}
+
 START_TEST(eopnotsupp_range_entry)
 {
 	int fd = xmp_open();
@@ -398,11 +408,7 @@ START_TEST(eopnotsupp_range_entry)
 	struct mempin_pin_entry r[3];
 	unsigned int done;
 
-	memset(r, 0, sizeof(r));
-	for (int i = 0; i < 3; i++) {
-		r[i].addr = (uintptr_t)(mem + i * PG);
-		r[i].len = PG;
-	}
+	one_page_entries(r, 3, mem);
 	r[1].reserved = 1;
 	ck_assert_int_eq(mp_pin_batch(fd, r, 3, &done), -EOPNOTSUPP);
 	ck_assert_uint_eq(done, 1);
@@ -915,11 +921,7 @@ START_TEST(batch_pin_partial_einval)
 	struct mempin_pin_entry r[3];
 	unsigned int done;
 
-	memset(r, 0, sizeof(r));
-	for (int i = 0; i < 3; i++) {
-		r[i].addr = (uintptr_t)(mem + i * PG);
-		r[i].len = PG;
-	}
+	one_page_entries(r, 3, mem);
 	r[1].len = 0;
 	ck_assert_int_eq(mp_pin_batch(fd, r, 3, &done), -EINVAL);
 	ck_assert_uint_eq(done, 1);
