@@ -39,6 +39,7 @@ struct attribute_group;
  * of physically contiguous pages up to 2^24, so a 2 MiB THP costs 8 bytes.
  */
 #define MEMPIN_RUN_LEN_BITS	24
+#define MEMPIN_INLINE_RUNS	2
 #define MEMPIN_RUN_LEN_MASK	((1ULL << MEMPIN_RUN_LEN_BITS) - 1)
 
 static inline unsigned long mempin_run_pfn(u64 run)
@@ -62,6 +63,8 @@ struct mempin_region {
 	bool writable;
 	unsigned int nruns, runs_cap;
 	u64 *runs;			/* in virtual address order */
+	/* Where runs start: a 4 KiB pin or a 2 MiB THP needs no allocation. */
+	u64 runs_inline[MEMPIN_INLINE_RUNS];
 };
 
 struct mempin_ctx {

@@ -141,21 +141,34 @@ static bool mempin_pinned_page_ok(struct mempin_checked *ok, struct page *page,
 	return true;
 }
 
-static int mempin_runs_grow(struct mempin_region *pin)
+static void mempin_runs_free(struct mempin_region *pin)
 {
-	unsigned int cap = pin->runs_cap ? 2 * pin->runs_cap : 64;
-	u64 *runs;
+	if (pin->runs != pin->runs_inline)
+		kvfree(pin->runs);
+}
 
-	cap = min_t(unsigned long, cap, pin->npages);
-	runs = kvmalloc_array(cap, sizeof(*runs), GFP_KERNEL_ACCOUNT);
-	if (!runs)
-		return -ENOMEM;
-	if (pin->nruns)
-		memcpy(runs, pin->runs, pin->nruns * sizeof(*runs));
-	kvfree(pin->runs);
+/* Moves the runs to an array of @cap entries (>= nruns). */
+static int mempin_runs_move(struct mempin_region *pin, unsigned int cap)
+{
+	u64 *runs = pin->runs_inline;
+
+	if (cap > MEMPIN_INLINE_RUNS) {
+		runs = kvmalloc_array(cap, sizeof(*runs), GFP_KERNEL_ACCOUNT);
+		if (!runs)
+			return -ENOMEM;
+	}
+	memcpy(runs, pin->runs, pin->nruns * sizeof(*runs));
+	mempin_runs_free(pin);
 	pin->runs = runs;
 	pin->runs_cap = cap;
 	return 0;
+}
+
+static int mempin_runs_grow(struct mempin_region *pin)
+{
+	unsigned int cap = max_t(unsigned int, 2 * pin->runs_cap, 64);
+
+	return mempin_runs_move(pin, min_t(unsigned long, cap, pin->npages));
 }
 
 /*
@@ -273,24 +286,20 @@ static void mempin_ctx_add(struct mempin_ctx *ctx, s64 pins, s64 pages,
 
 static void mempin_free(struct mempin_region *pin)
 {
-	kvfree(pin->runs);
+	mempin_runs_free(pin);
 	kfree(pin);
 }
 
-/* Returns the memory of runs that turned out longer than needed. */
+/*
+ * Returns the memory of runs that turned out far fewer than allocated (say
+ * a THP range, where 512 pages made one run).  Kept as it is if that fails.
+ */
 static void mempin_runs_trim(struct mempin_region *pin)
 {
-	u64 *runs;
-
-	if (pin->nruns >= pin->runs_cap / 2 || pin->runs_cap <= 64)
-		return;
-	runs = kvmalloc_array(pin->nruns, sizeof(*runs), GFP_KERNEL_ACCOUNT);
-	if (!runs)
-		return;
-	memcpy(runs, pin->runs, pin->nruns * sizeof(*runs));
-	kvfree(pin->runs);
-	pin->runs = runs;
-	pin->runs_cap = pin->nruns;
+	if (pin->runs != pin->runs_inline &&
+	    (pin->nruns <= MEMPIN_INLINE_RUNS || pin->nruns < pin->runs_cap / 2))
+		mempin_runs_move(pin, max_t(unsigned int, pin->nruns,
+					    MEMPIN_INLINE_RUNS));
 }
 
 /*
@@ -332,6 +341,8 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	pin->len = len;
 	pin->npages = npages;
 	pin->writable = !readonly;
+	pin->runs = pin->runs_inline;
+	pin->runs_cap = MEMPIN_INLINE_RUNS;
 
 	ret = mempin_cap_reserve(npages);
 	if (ret)
