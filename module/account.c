@@ -32,18 +32,34 @@ unsigned long mempin_cap_pages(void)
 	return READ_ONCE(max_pinned_pages);
 }
 
+/*
+ * Adds @n to @counter only if the sum stays within @limit (< 0: none).  Never
+ * over, even for an instant: a concurrent reader sees no overshoot, and a
+ * concurrent pin that fits is never refused because of one.
+ */
+static bool mempin_add_within(atomic64_t *counter, s64 n, s64 limit)
+{
+	s64 cur = atomic64_read(counter);
+
+	do {
+		if (limit >= 0 && cur + n > limit)
+			return false;
+	} while (!atomic64_try_cmpxchg(counter, &cur, cur + n));
+	return true;
+}
+
 /* Reserves page references against the cap, and keeps the high-water mark. */
 int mempin_cap_reserve(unsigned long pages)
 {
 	unsigned long cap = mempin_cap_pages();
-	s64 total = atomic64_add_return(pages, &mempin_totals.pages);
-	s64 max = atomic64_read(&mempin_totals.pages_max);
+	s64 total, max;
 
-	if (cap && total > cap) {
-		atomic64_sub(pages, &mempin_totals.pages);
+	if (!mempin_add_within(&mempin_totals.pages, pages, cap ? cap : -1)) {
 		mempin_count_refusal(MEMPIN_REFUSED_CAP);
 		return -ENOMEM;
 	}
+	total = atomic64_read(&mempin_totals.pages);
+	max = atomic64_read(&mempin_totals.pages_max);
 	while (total > max &&
 	       !atomic64_try_cmpxchg(&mempin_totals.pages_max, &max, total))
 		;
@@ -60,18 +76,20 @@ void mempin_count_refusal(enum mempin_refusal why)
 	atomic64_inc(&mempin_totals.refused[why]);
 }
 
-/* As RDMA's ib_umem_get: charge first, undo if over the limit. */
+/*
+ * Charges VmPin before pinning, as RDMA's ib_umem_get does, but never past
+ * RLIMIT_MEMLOCK even for an instant (see mempin_add_within()).
+ */
 int mempin_charge(struct mempin_ctx *ctx, unsigned long pages)
 {
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	s64 pinned;
+	s64 limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 
 	if (!pages)
 		return 0;
-	pinned = atomic64_add_return(pages, &ctx->mm->pinned_vm);
 	/* _noaudit: a refusal here is ordinary, not a security event. */
-	if (pinned > limit && !ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
-		atomic64_sub(pages, &ctx->mm->pinned_vm);
+	if (!mempin_add_within(&ctx->mm->pinned_vm, pages, limit) &&
+	    (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK) ||
+	     !mempin_add_within(&ctx->mm->pinned_vm, pages, -1))) {
 		mempin_count_refusal(MEMPIN_REFUSED_RLIMIT);
 		return -ENOMEM;
 	}
