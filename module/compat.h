@@ -21,6 +21,11 @@
 #else
 #define MEMPIN_HAVE_READONLY_COW false
 #endif
+#ifdef MEMPIN_GUP_REFUSES_DIRTY_TRACKED
+#define MEMPIN_CHECK_PINNED_PAGES false
+#else
+#define MEMPIN_CHECK_PINNED_PAGES true
+#endif
 
 #if defined(MEMPIN_HAVE_FOLIO_MAPPING)
 static inline struct address_space *mempin_page_mapping(struct page *page)

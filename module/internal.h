@@ -70,10 +70,12 @@ struct mempin_region {
 struct mempin_ctx {
 	struct mm_struct *mm;		/* mmgrab()ed owner address space */
 	struct pid *owner;		/* the opening process, for fdinfo */
+	u64 id;				/* unique while loaded, for fdinfo */
 	struct mutex lock;		/* everything below */
 	struct rb_root handles;
 	struct rb_root_cached ranges;
 	struct page **scratch;		/* one GUP chunk of page pointers */
+	struct mempin_region *spare;	/* the last region freed, for reuse */
 	u64 last_handle;
 	/* Written under lock; fdinfo reads them without (READ_ONCE). */
 	u64 npins;
@@ -94,6 +96,7 @@ enum mempin_refusal {
 /* Totals over all containers (account.c keeps them, observe.c shows them). */
 struct mempin_totals {
 	atomic64_t containers;
+	atomic64_t containers_opened;	/* ever: gives each its id */
 	atomic64_t pins;
 	atomic64_t pages;		/* page references: what the cap bounds */
 	atomic64_t pages_max;		/* high-water mark of pages */

@@ -105,7 +105,7 @@ static int mempin_check_mappings(struct mm_struct *mm, unsigned long start,
 /*
  * Before 6.5, GUP pins pages of a dirty-tracked shared file mapping without
  * complaint, and the mapping may have changed since mempin_check_mappings()
- * looked.  So every kernel also checks what was actually pinned, once per
+ * looked.  So there mempin also checks what was actually pinned, once per
  * compound page (a THP costs one check, not 512).  shmem (tmpfs, memfd,
  * SysV shm) passes as in mempin_vma_needs_dirty_tracking(): its superblock
  * keeps noop_backing_dev_info, which cannot write back (5.10 to 7.x; and
@@ -121,25 +121,10 @@ static bool mempin_page_needs_dirty_tracking(struct page *head)
 	return mapping && mapping_can_writeback(mapping);
 }
 
-/* Pfns [start, end) belong to a compound page already checked. */
+/* Struct pages [lo, hi) belong to a compound page already checked. */
 struct mempin_checked {
-	unsigned long start, end;
+	struct page *lo, *hi;
 };
-
-static bool mempin_pinned_page_ok(struct mempin_checked *ok, struct page *page,
-				  unsigned long pfn)
-{
-	struct page *head;
-
-	if (pfn >= ok->start && pfn < ok->end)
-		return true;
-	head = compound_head(page);
-	if (mempin_page_needs_dirty_tracking(head))
-		return false;
-	ok->start = page_to_pfn(head);
-	ok->end = ok->start + compound_nr(head);
-	return true;
-}
 
 static void mempin_runs_free(struct mempin_region *pin)
 {
@@ -174,26 +159,51 @@ static int mempin_runs_grow(struct mempin_region *pin)
 /*
  * Appends @n freshly pinned pages to @pin's runs.  On failure the pages not
  * appended are unpinned here; those appended go with the runs.
+ *
+ * Where pinned pages need checking (writable pins, before 6.5), one check
+ * per compound page (a THP costs one, not 512); within the compound page,
+ * the pages GUP returned are only compared
+ * with the expected struct page pointers (inside one compound page,
+ * consecutive struct pages are consecutive pfns), so a THP costs a compare
+ * per page and no pfn arithmetic.
  */
 static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 			    unsigned long n, struct mempin_checked *ok)
 {
 	u64 *run = pin->nruns ? &pin->runs[pin->nruns - 1] : NULL;
-	unsigned long next_pfn = run ? mempin_run_pfn(*run) +
-					   mempin_run_pages(*run) : 0;
-	unsigned long i;
+	struct page *next = run ? pfn_to_page(mempin_run_pfn(*run) +
+					      mempin_run_pages(*run)) : NULL;
+	unsigned long i = 0;
 	int ret = 0;
 
-	for (i = 0; i < n; i++) {
-		unsigned long pfn = page_to_pfn(pages[i]);
+	while (i < n) {
+		struct page *page = pages[i];
+		unsigned long j, limit;
 
-		if (pin->writable && !mempin_pinned_page_ok(ok, pages[i], pfn)) {
-			ret = -EFAULT;
-			break;
+		if (page < ok->lo || page >= ok->hi) {
+			struct page *head = compound_head(page);
+
+			if (MEMPIN_CHECK_PINNED_PAGES && pin->writable &&
+			    mempin_page_needs_dirty_tracking(head)) {
+				ret = -EFAULT;
+				break;
+			}
+			ok->lo = head;
+			ok->hi = head + compound_nr(head);
 		}
-		if (run && pfn == next_pfn &&
-		    (*run & MEMPIN_RUN_LEN_MASK) != MEMPIN_RUN_LEN_MASK) {
-			(*run)++;
+		/* pages[i, i + j) are page, page + 1, ... inside ok. */
+		limit = min_t(unsigned long, n - i, ok->hi - page);
+		for (j = 1; j < limit && pages[i + j] == page + j; j++)
+			;
+		/*
+		 * Across compound pages, page + 1 is pfn + 1 only with a
+		 * virtually contiguous memmap (SPARSEMEM_VMEMMAP, as x86-64
+		 * and arm64 have); elsewhere compare pfns.
+		 */
+		if (run && (IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP) ? page == next :
+			    page_to_pfn(page) == page_to_pfn(next)) &&
+		    (*run & MEMPIN_RUN_LEN_MASK) + j <= MEMPIN_RUN_LEN_MASK) {
+			*run += j;
 		} else {
 			if (pin->nruns == pin->runs_cap) {
 				ret = mempin_runs_grow(pin);
@@ -201,9 +211,11 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 					break;
 			}
 			run = &pin->runs[pin->nruns++];
-			*run = (u64)pfn << MEMPIN_RUN_LEN_BITS;
+			*run = (u64)page_to_pfn(page) << MEMPIN_RUN_LEN_BITS |
+			       (j - 1);
 		}
-		next_pfn = pfn + 1;
+		next = page + j;
+		i += j;
 	}
 	if (ret)
 		unpin_user_pages(pages + i, n - i);
@@ -225,7 +237,7 @@ static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 	unsigned int gup_flags = FOLL_LONGTERM | (pin->writable ? FOLL_WRITE : 0);
 	unsigned long addr = pin->first << PAGE_SHIFT;
 	unsigned long left = pin->npages;
-	struct mempin_checked ok = { 0, 0 };
+	struct mempin_checked ok = { NULL, NULL };
 	int ret = 0;
 
 	BUILD_BUG_ON(BITS_PER_LONG == 64 &&
@@ -332,9 +344,20 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 		return ret;
 	}
 
-	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
-	if (!pin)
-		return -ENOMEM;
+	/*
+	 * A pin+unpin loop reuses one region: no allocation, and no memcg
+	 * charge and uncharge, which cost as much as the rest of the
+	 * bookkeeping (the region stays charged meanwhile).
+	 */
+	pin = ctx->spare;
+	if (pin) {
+		ctx->spare = NULL;
+		memset(pin, 0, sizeof(*pin));
+	} else {
+		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+		if (!pin)
+			return -ENOMEM;
+	}
 	pin->first = first;
 	pin->last = last;
 	pin->addr = addr;
@@ -358,7 +381,8 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 		goto out_cap;
 	ret = mempin_gup(ctx, pin);
 	if (ret) {
-		mempin_count_refusal(MEMPIN_REFUSED_GUP);
+		if (ret != -EINTR)
+			mempin_count_refusal(MEMPIN_REFUSED_GUP);
 		goto out_uncharge;
 	}
 	if (covered) {
@@ -406,6 +430,10 @@ int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
 	mempin_uncharge(ctx, uncharged);
 	mempin_cap_release(pin->npages);
 	mempin_ctx_add(ctx, -1, -(s64)pin->npages, -(s64)uncharged);
+	if (!ctx->spare && pin->runs == pin->runs_inline) {
+		ctx->spare = pin;
+		return 0;
+	}
 	mempin_free(pin);
 	return 0;
 }
@@ -451,6 +479,8 @@ void mempin_release_all(struct mempin_ctx *ctx)
 		mempin_free(pin);
 		cond_resched();
 	}
+	kfree(ctx->spare);
+	ctx->spare = NULL;
 	mempin_uncharge(ctx, ctx->ncharged);
 	mempin_cap_release(ctx->npages);
 	ctx->handles = RB_ROOT;
