@@ -164,6 +164,11 @@ install-system:
 uninstall:
 ifeq ($(DESTDIR),)
 	@[ "$$(id -u)" = 0 ] || { echo "make uninstall: run it as root (sudo make uninstall)" >&2; exit 1; }
+	@# Unloaded first, while modprobe still finds the module's file.
+	@if [ -e /sys/module/mempin ]; then \
+		if modprobe -r mempin 2>/dev/null || rmmod mempin 2>/dev/null; then \
+			echo "unloaded mempin"; \
+		else echo "NOTE: mempin is in use and stays loaded until: sudo rmmod mempin"; fi; fi
 	@for d in /usr/src/mempin-*; do \
 		[ -d "$$d" ] || continue; \
 		if dpkg -S "$$d" >/dev/null 2>&1; then \
@@ -190,9 +195,6 @@ endif
 ifeq ($(DESTDIR),)
 	@ldconfig
 	@if [ -S /run/udev/control ] && command -v udevadm >/dev/null; then udevadm control --reload; fi
-	@if [ -e /sys/module/mempin ]; then \
-		modprobe -r mempin 2>/dev/null && echo "unloaded mempin" || \
-		echo "NOTE: mempin is in use and stays loaded until: sudo modprobe -r mempin"; fi
 	@! getent group mempin >/dev/null || echo "group mempin kept (groupdel mempin removes it)"
 endif
 

@@ -42,6 +42,7 @@ static int mempin_open(struct inode *inode, struct file *file)
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
 	ctx->owner = get_pid(task_tgid(current));
+	ctx->id = atomic64_inc_return(&mempin_totals.containers_opened);
 	file->private_data = ctx;
 	atomic64_inc(&mempin_totals.containers);
 	return stream_open(inode, file);

@@ -8,6 +8,8 @@
 #include <linux/fs.h>
 #include <linux/pid.h>
 #include <linux/rbtree.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/sysfs.h>
 
@@ -31,8 +33,16 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 	u64 charged = READ_ONCE(ctx->ncharged);
 	u64 listed = 0;
 	struct rb_node *node;
+	pid_t owner = 0;
 
-	seq_printf(m, "mempin-owner-pid:\t%d\n", pid_vnr(ctx->owner));
+	/* 0 once the owner is gone: its number may name another process. */
+	rcu_read_lock();
+	if (pid_task(ctx->owner, PIDTYPE_TGID))
+		owner = pid_vnr(ctx->owner);
+	rcu_read_unlock();
+	/* The same container through dup(), fork() or SCM_RIGHTS: same id. */
+	seq_printf(m, "mempin-id:\t%llu\n", ctx->id);
+	seq_printf(m, "mempin-owner-pid:\t%d\n", owner);
 	seq_printf(m, "mempin-pins:\t%llu\n", READ_ONCE(ctx->npins));
 	seq_printf(m, "mempin-pinned-pages:\t%llu\n", READ_ONCE(ctx->npages));
 	seq_printf(m, "mempin-charged-pages:\t%llu\n", charged);

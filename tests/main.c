@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, migrate_suite());
 	srunner_add_suite(sr, lifecycle_suite());
 	srunner_add_suite(sr, lib_suite());
+	srunner_add_suite(sr, limits_suite());
+	srunner_add_suite(sr, observe_suite());	/* reloads the module */
 	srunner_add_suite(sr, rmmod_suite());	/* unloads the module: last */
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);

@@ -11,6 +11,8 @@ Suite *mappings_suite(void);	/* t_mappings.c: THP, hugetlb, shmem, ext4 */
 Suite *migrate_suite(void);	/* t_migrate.c: move_pages, compaction */
 Suite *lifecycle_suite(void);	/* t_lifecycle.c: fork, munmap, threads */
 Suite *lib_suite(void);		/* t_lib.c: libmempin */
+Suite *limits_suite(void);	/* t_limits.c: limits under contention */
+Suite *observe_suite(void);	/* t_observe.c: fdinfo, sysfs, trace, mempinctl */
 Suite *rmmod_suite(void);	/* t_rmmod.c: module unload/reload; last */
 
 /* A test case with a timeout fit for a TCG guest. */

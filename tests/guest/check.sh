@@ -16,4 +16,7 @@ build_module
 make -C "$REPO/lib"
 [[ -f $REPO/tests/Makefile ]] || die "tests/Makefile does not exist yet"
 make -C "$REPO/tests"
+# mempinctl, which the observe suite runs, as /bin/mempinctl.
+make -C "$REPO/tools" mempinctl
+guest_add_program "$REPO/tools/mempinctl" /bin/mempinctl
 guest_run "$REPO/tests/mempin-tests" 1800

@@ -226,6 +226,21 @@ need_static() {
 	fi
 }
 
+# Adds program BIN to the next initramfs as DST (GUEST_FILES), with the
+# shared libraries and dynamic loader it needs when it is not static: the
+# guest has no libc of its own, and its ld.so finds them where ldd found
+# them here (/lib/x86_64-linux-gnu: a default path, no ld.so.cache needed).
+# For mempinctl: Debian ships no static libkmod.
+guest_add_program() {
+	local bin=$1 dst=$2 lib
+	[[ -x $bin ]] || die "$bin was not built"
+	GUEST_FILES+=("$bin:$dst")
+	LC_ALL=C readelf -l "$bin" | grep -q INTERP || return 0
+	while read -r lib; do
+		GUEST_FILES+=("$lib:$lib")
+	done < <(ldd "$bin" | sed -n 's|.* => \(/[^ ]*\) (.*|\1|p; s|^[[:space:]]*\(/[^ ]*\) (.*|\1|p')
+}
+
 # --- initramfs ----------------------------------------------------------------
 
 # Quotes $1 for the guest's busybox sh.

@@ -1,0 +1,1537 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What operators see: fdinfo of a container against the stats ioctl and
+ * VmPin (also from a forked child, and bounded past 256 pins), the sysfs
+ * counters against the sum over open containers in several processes and
+ * back to zero, the refusal counters by reason, the tracepoints read from
+ * tracefs, and mempinctl --json in every state: loaded, ps, no permission
+ * (uid 1001), RLIMIT_MEMLOCK too low, cap reached, not loaded (unload and
+ * load again).  Runs before the rmmod suite.
+ *
+ * mempinctl is $MEMPIN_TEST_MEMPINCTL or /bin/mempinctl (the guest has it);
+ * MEMPIN_TEST_SHOW_CTL=1 prints every output it checks.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "rawio.h"
+#include "suites.h"
+
+#define STATS_DIR "/sys/class/misc/mempin/stats/"
+#define TRACEFS "/sys/kernel/tracing"
+#define FDINFO_MAX_LISTED 256
+
+/* ------------------------------------------------------------ fdinfo */
+
+struct fdi_pin {
+	uint64_t handle, addr, len, pages;
+	char mode[4];
+};
+
+struct fdi {
+	uint64_t id;
+	long owner;
+	uint64_t pins, pages, charged, charged_bytes, unlisted;
+	unsigned int nlist;
+	struct fdi_pin list[FDINFO_MAX_LISTED + 1];
+};
+
+/*
+ * /proc/PID/fdinfo/FD (pid 0: self), checked for the documented layout:
+ * the id, owner and totals in order, then the pins, then mempin-pins-unlisted last,
+ * each "key:\tvalue".  Returns 0 or a message in why.
+ */
+static int fdi_read(pid_t pid, int fd, struct fdi *f, char *why, size_t len)
+{
+	static const char *const head[] = {
+		"mempin-id", "mempin-owner-pid", "mempin-pins",
+		"mempin-pinned-pages", "mempin-charged-pages",
+		"mempin-charged-bytes",
+	};
+	char path[64], line[256];
+	unsigned int n = 0;
+	bool last = false;
+	FILE *in;
+
+	memset(f, 0, sizeof(*f));
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	else
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	in = fopen(path, "re");
+	if (!in) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		char *tab = strstr(line, ":\t");
+		uint64_t v;
+
+		if (strncmp(line, "mempin-", 7))
+			continue;
+		if (!tab || last) {
+			snprintf(why, len, "bad or misplaced line: %s", line);
+			fclose(in);
+			return -1;
+		}
+		*tab = 0;
+		v = strtoull(tab + 2, NULL, 10);
+		if (n < 6) {
+			if (strcmp(line, head[n])) {
+				snprintf(why, len, "line %u is %s, not %s", n, line, head[n]);
+				fclose(in);
+				return -1;
+			}
+			switch (n) {
+			case 0: f->id = v; break;
+			case 1: f->owner = (long)v; break;
+			case 2: f->pins = v; break;
+			case 3: f->pages = v; break;
+			case 4: f->charged = v; break;
+			case 5: f->charged_bytes = v; break;
+			}
+		} else if (!strcmp(line, "mempin-pins-unlisted")) {
+			f->unlisted = v;
+			last = true;
+		} else {
+			struct fdi_pin *p = &f->list[f->nlist];
+
+			if (f->nlist == FDINFO_MAX_LISTED + 1 ||
+			    sscanf(line, "mempin-pin-%lu", &p->handle) != 1 ||
+			    sscanf(tab + 2, "0x%lx %lu %lu %3s", &p->addr, &p->len,
+				   &p->pages, p->mode) != 4) {
+				snprintf(why, len, "bad pin line %s:\t%s", line, tab + 2);
+				fclose(in);
+				return -1;
+			}
+			f->nlist++;
+		}
+		n++;
+	}
+	fclose(in);
+	if (n < 6 || !last) {
+		snprintf(why, len, "%s: %u mempin lines, no mempin-pins-unlisted", path, n);
+		return -1;
+	}
+	return 0;
+}
+
+static void xfdi(pid_t pid, int fd, struct fdi *f)
+{
+	char why[512];
+
+	ck_assert_msg(fdi_read(pid, fd, f, why, sizeof(why)) == 0, "fdinfo: %s", why);
+}
+
+/* fdinfo totals == MEMPIN_IOC_STATS; charged-bytes == charged pages. */
+static void assert_fdi_stats(int fd, const struct fdi *f)
+{
+	struct mempin_stats_arg st;
+
+	xstats(fd, &st);
+	ck_assert_uint_eq(f->pins, st.pins);
+	ck_assert_uint_eq(f->pages, st.pages);
+	ck_assert_uint_eq(f->charged, st.charged_pages);
+	ck_assert_uint_eq(f->charged_bytes, st.charged_pages * PG);
+	ck_assert_uint_eq(f->nlist + f->unlisted, st.pins);
+}
+
+static const struct fdi_pin *fdi_find(const struct fdi *f, uint64_t handle)
+{
+	for (unsigned int i = 0; i < f->nlist; i++)
+		if (f->list[i].handle == handle)
+			return &f->list[i];
+	return NULL;
+}
+
+#define ASSERT_FDI_PIN(f, h, a, l, n, m) do { \
+	const struct fdi_pin *_p = fdi_find((f), (h)); \
+	ck_assert_msg(_p, "handle %llu not in fdinfo", (unsigned long long)(h)); \
+	ck_assert_uint_eq(_p->addr, (uintptr_t)(a)); \
+	ck_assert_uint_eq(_p->len, (l)); \
+	ck_assert_uint_eq(_p->pages, (n)); \
+	ck_assert_str_eq(_p->mode, (m)); } while (0)
+
+static char *shared_map(size_t len)
+{
+	int fd = memfd_create("observe", MFD_CLOEXEC);
+	char *p;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)len), 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert(p != MAP_FAILED);
+	memset(p, 1, len);
+	close(fd);
+	return p;
+}
+
+START_TEST(fdinfo_matches_stats_and_vmpin)
+{
+	int fd = xmp_open();
+	char *mem = xmap(32 * PG), *shm = shared_map(4 * PG);
+	long vm0 = kv_vmpin_kb(0);
+	uint64_t h1, h2, h3, h4;
+	struct fdi f;
+
+	xfdi(0, fd, &f);
+	ck_assert_int_eq(f.owner, getpid());
+	ck_assert_uint_eq(f.pins, 0);
+	ck_assert_uint_eq(f.nlist, 0);
+	ck_assert_uint_eq(f.unlisted, 0);
+	assert_fdi_stats(fd, &f);
+
+	h1 = xpin(fd, mem, 8 * PG, 0);				/* pages 0-7 */
+	h2 = xpin(fd, mem + 4 * PG, 8 * PG, 0);			/* 4-11: overlap */
+	h3 = xpin(fd, mem + 20 * PG + 100, PG, 0);		/* unaligned: 2 pages */
+	h4 = xpin(fd, shm, 4 * PG, MEMPIN_PIN_READONLY);	/* shmem, ro */
+	xfdi(0, fd, &f);
+	assert_fdi_stats(fd, &f);
+	ck_assert_uint_eq(f.pins, 4);
+	ck_assert_uint_eq(f.pages, 8 + 8 + 2 + 4);
+	ck_assert_uint_eq(f.charged, 12 + 2 + 4);
+	ASSERT_VMPIN(vm0, f.charged);
+	ck_assert_uint_eq(f.nlist, 4);
+	/* Listed by handle, in order. */
+	ck_assert_uint_eq(f.list[0].handle, h1);
+	ck_assert_uint_eq(f.list[3].handle, h4);
+	ASSERT_FDI_PIN(&f, h1, mem, 8 * PG, 8, "rw");
+	ASSERT_FDI_PIN(&f, h2, mem + 4 * PG, 8 * PG, 8, "rw");
+	ASSERT_FDI_PIN(&f, h3, mem + 20 * PG + 100, PG, 2, "rw");
+	ASSERT_FDI_PIN(&f, h4, shm, 4 * PG, 4, "ro");
+
+	xunpin(fd, h1);
+	ck_assert_int_eq(mp_unpin_range(fd, mem + 20 * PG + 100, PG), 0);
+	xfdi(0, fd, &f);
+	assert_fdi_stats(fd, &f);
+	ck_assert_uint_eq(f.pins, 2);
+	ck_assert_uint_eq(f.charged, 8 + 4);
+	ASSERT_VMPIN(vm0, 12);
+	ck_assert_ptr_null(fdi_find(&f, h1));
+	ck_assert_ptr_null(fdi_find(&f, h3));
+	ASSERT_FDI_PIN(&f, h2, mem + 4 * PG, 8 * PG, 8, "rw");
+	xunpin(fd, h2);
+	xunpin(fd, h4);
+	xfdi(0, fd, &f);
+	assert_fdi_stats(fd, &f);
+	ck_assert_uint_eq(f.charged, 0);
+	ASSERT_VMPIN(vm0, 0);
+	xclose(fd);
+}
+END_TEST
+
+struct fork_view {
+	int fd;
+	pid_t parent;
+	struct fdi want;
+};
+
+/* The child sees the inherited container as its parent does, owner and all;
+ * none of it is charged to the child. */
+static void child_fork_view(struct chan *ch, void *arg)
+{
+	struct fork_view *fv = arg;
+	struct fdi f;
+	char why[512];
+
+	CREQ(ch, fdi_read(0, fv->fd, &f, why, sizeof(why)) == 0);
+	CREQ_EQ(ch, f.id, fv->want.id);
+	CREQ_EQ(ch, f.owner, fv->parent);
+	CREQ_EQ(ch, f.pins, fv->want.pins);
+	CREQ_EQ(ch, f.pages, fv->want.pages);
+	CREQ_EQ(ch, f.charged, fv->want.charged);
+	CREQ_EQ(ch, f.charged_bytes, fv->want.charged_bytes);
+	CREQ_EQ(ch, f.nlist, fv->want.nlist);
+	CREQ_EQ(ch, f.list[0].handle, fv->want.list[0].handle);
+	CREQ_EQ(ch, f.list[0].addr, fv->want.list[0].addr);
+	CREQ_EQ(ch, kv_vmpin_kb(0), 0);
+	/* The container is not the child's to change. */
+	CREQ_EQ(ch, mp_pin(fv->fd, (void *)(uintptr_t)f.list[0].addr, PG, 0,
+			   NULL, NULL), -EPERM);
+	ch_sync(ch);
+}
+
+START_TEST(fdinfo_after_fork)
+{
+	struct fork_view fv = { .parent = getpid() };
+	char *mem = xmap(16 * PG);
+	int other = xmp_open();
+	struct child c;
+	struct fdi f;
+
+	fv.fd = xmp_open();
+	xpin(fv.fd, mem, 16 * PG, 0);
+	xpin(fv.fd, mem + 2 * PG, 4 * PG, 0);
+	xfdi(0, fv.fd, &fv.want);
+	assert_fdi_stats(fv.fd, &fv.want);
+	/* Another container has another id. */
+	xfdi(0, other, &f);
+	ck_assert_uint_ne(f.id, fv.want.id);
+	xclose(other);
+	child_start(&c, child_fork_view, &fv);
+	if (child_await(&c) == 0) {
+		/* The parent's view of the child's fd: the same container. */
+		xfdi(c.pid, fv.fd, &f);
+		ck_assert_uint_eq(f.id, fv.want.id);
+		ck_assert_int_eq(f.owner, getpid());
+		ck_assert_uint_eq(f.pins, 2);
+		ck_assert_uint_eq(f.pages, 20);
+		ck_assert_uint_eq(f.charged, 16);
+		ck_assert_int_eq(kv_vmpin_kb(c.pid), 0);
+		child_go(&c);
+	}
+	CHILD_OK(&c);
+	xfdi(0, fv.fd, &f);
+	ck_assert_uint_eq(f.pins, 2);
+	xclose(fv.fd);
+}
+END_TEST
+
+START_TEST(fdinfo_list_bounded)
+{
+	int fd = xmp_open();
+	char *mem = xmap(300 * PG);
+	uint64_t h[300];
+	struct fdi f;
+	int i;
+
+	for (i = 0; i < 300; i++)
+		h[i] = xpin(fd, mem + i * PG, PG, 0);
+	xfdi(0, fd, &f);
+	assert_fdi_stats(fd, &f);
+	ck_assert_uint_eq(f.pins, 300);
+	ck_assert_uint_eq(f.nlist, FDINFO_MAX_LISTED);
+	ck_assert_uint_eq(f.unlisted, 300 - FDINFO_MAX_LISTED);
+	for (i = 0; i < FDINFO_MAX_LISTED; i++) {
+		ck_assert_uint_eq(f.list[i].handle, h[i]);
+		ck_assert_uint_eq(f.list[i].addr, (uintptr_t)(mem + i * PG));
+	}
+	for (i = 0; i < 100; i++)
+		xunpin(fd, h[i]);
+	xfdi(0, fd, &f);
+	assert_fdi_stats(fd, &f);
+	ck_assert_uint_eq(f.nlist, 200);
+	ck_assert_uint_eq(f.unlisted, 0);
+	ck_assert_uint_eq(f.list[0].handle, h[100]);
+	xclose(fd);
+}
+END_TEST
+
+struct long_pin {
+	int fd;
+	char *mem;
+	size_t len;
+	int ret;
+	volatile int done;
+};
+
+static void *long_pin_thread(void *arg)
+{
+	struct long_pin *lp = arg;
+
+	lp->ret = mp_pin(lp->fd, lp->mem, lp->len, 0, NULL, NULL);
+	__atomic_store_n(&lp->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * While a long pin holds the container's lock, fdinfo still answers at
+ * once: totals, and either the list or (lock busy) every pin unlisted.
+ */
+START_TEST(fdinfo_never_waits_for_a_pin)
+{
+	struct long_pin lp = { .len = 128UL << 20 };
+	int busy = 0, reads = 0;
+	pthread_t t;
+	struct fdi f;
+	char *small = xmap(PG);
+
+	lp.fd = xmp_open();
+	lp.mem = xmap(lp.len);
+	xpin(lp.fd, small, PG, 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, long_pin_thread, &lp), 0);
+	while (!__atomic_load_n(&lp.done, __ATOMIC_ACQUIRE)) {
+		double t0 = now_s();
+
+		xfdi(0, lp.fd, &f);
+		ck_assert_msg(now_s() - t0 < 1.0, "fdinfo took %.2f s", now_s() - t0);
+		ck_assert(f.pins == 1 || f.pins == 2);
+		if (f.nlist == 0) {
+			/* Lock busy: nothing listed, all counted. */
+			ck_assert_uint_eq(f.unlisted, f.pins);
+			busy++;
+		} else {
+			ck_assert_uint_eq(f.nlist + f.unlisted, f.pins);
+		}
+		reads++;
+	}
+	pthread_join(t, NULL);
+	ck_assert_int_eq(lp.ret, 0);
+	printf("fdinfo_never_waits_for_a_pin: %d reads during the pin, %d with the lock busy\n",
+	       reads, busy);
+	xfdi(0, lp.fd, &f);
+	assert_fdi_stats(lp.fd, &f);
+	ck_assert_uint_eq(f.pins, 2);
+	xclose(lp.fd);
+}
+END_TEST
+
+/* ------------------------------------------------------------- sysfs */
+
+static const char *const counter_names[] = {
+	"containers", "pins", "pinned_pages", "pinned_pages_max", "charged_pages",
+	"refused_rlimit", "refused_cap", "refused_mapping", "refused_limit",
+	"refused_gup",
+};
+enum { C_CONTAINERS, C_PINS, C_PAGES, C_PAGES_MAX, C_CHARGED, C_RLIMIT, C_CAP,
+	C_MAPPING, C_LIMIT, C_GUP, C_NR };
+
+static uint64_t counter(int i)
+{
+	char path[128], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), STATS_DIR "%s", counter_names[i]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
+}
+
+static void counters(uint64_t *v)
+{
+	for (int i = 0; i < C_NR; i++)
+		v[i] = counter(i);
+}
+
+START_TEST(sysfs_files_read_only)
+{
+	struct stat st;
+	char path[128];
+
+	for (int i = 0; i < C_NR; i++) {
+		snprintf(path, sizeof(path), STATS_DIR "%s", counter_names[i]);
+		ck_assert_msg(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+		ck_assert_uint_eq(st.st_mode & 0777, 0444);
+		ck_assert_int_lt(kv_write_file(path, "0"), 0);
+	}
+	ck_assert_int_eq(stat("/sys/module/mempin/parameters/max_pinned_pages", &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0644);
+}
+END_TEST
+
+#define NKIDS 3
+
+struct holders {
+	int fds[NKIDS][2];	/* each child's containers, -1: none */
+};
+
+struct holder_arg {
+	struct holders *h;	/* MAP_SHARED: the children write their fds */
+	int i;
+};
+
+/* Child i: i + 1 containers... at most two, with overlapping pins. */
+static void child_holder(struct chan *ch, void *arg)
+{
+	struct holder_arg *a = arg;
+	int n = a->i == 0 ? 1 : 2;
+	char *mem = mmap(NULL, 64 * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	CREQ(ch, mem != MAP_FAILED);
+	for (int k = 0; k < n; k++) {
+		int fd = mp_open();
+
+		CREQ(ch, fd >= 0);
+		a->h->fds[a->i][k] = fd;
+		CREQ_EQ(ch, mp_pin(fd, mem, (size_t)(4 + a->i) * PG, 0, NULL, NULL), 0);
+		CREQ_EQ(ch, mp_pin(fd, mem + 2 * PG, 8 * PG, 0, NULL, NULL), 0);
+	}
+	ch_sync(ch);
+}
+
+static void sum_fdinfo(pid_t pid, int fd, uint64_t *sum)
+{
+	struct fdi f;
+
+	xfdi(pid, fd, &f);
+	sum[C_CONTAINERS]++;
+	sum[C_PINS] += f.pins;
+	sum[C_PAGES] += f.pages;
+	sum[C_CHARGED] += f.charged;
+}
+
+START_TEST(sysfs_totals_are_the_sum_and_return_to_zero)
+{
+	struct holders *h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct holder_arg args[NKIDS];
+	struct child c[NKIDS];
+	uint64_t v[C_NR], sum[C_NR] = { 0 };
+	char *mem = xmap(64 * PG);
+	int fd[2], i, k;
+
+	ck_assert(h != MAP_FAILED);
+	memset(h->fds, -1, sizeof(h->fds));
+	counters(v);
+	ck_assert_uint_eq(v[C_CONTAINERS], 0);
+	ck_assert_uint_eq(v[C_PINS], 0);
+	ck_assert_uint_eq(v[C_PAGES], 0);
+	ck_assert_uint_eq(v[C_CHARGED], 0);
+
+	for (i = 0; i < NKIDS; i++) {
+		args[i] = (struct holder_arg){ h, i };
+		child_start(&c[i], child_holder, &args[i]);
+	}
+	fd[0] = xmp_open();
+	fd[1] = xmp_open();
+	xpin(fd[0], mem, 32 * PG, 0);
+	xpin(fd[0], mem, 32 * PG, 0);		/* identical: charged once */
+	xpin(fd[1], mem + 8 * PG, 16 * PG, 0);
+	for (i = 0; i < NKIDS; i++)
+		ck_assert_int_eq(child_await(&c[i]), 0);
+
+	sum_fdinfo(0, fd[0], sum);
+	sum_fdinfo(0, fd[1], sum);
+	for (i = 0; i < NKIDS; i++)
+		for (k = 0; k < 2; k++)
+			if (h->fds[i][k] >= 0)
+				sum_fdinfo(c[i].pid, h->fds[i][k], sum);
+	counters(v);
+	ck_assert_uint_eq(sum[C_CONTAINERS], 2 + 1 + 2 + 2);
+	ck_assert_uint_eq(v[C_CONTAINERS], sum[C_CONTAINERS]);
+	ck_assert_uint_eq(v[C_PINS], sum[C_PINS]);
+	ck_assert_uint_eq(v[C_PAGES], sum[C_PAGES]);
+	ck_assert_uint_eq(v[C_CHARGED], sum[C_CHARGED]);
+	ck_assert_uint_eq(sum[C_PINS], 3 + 5 * 2);
+	ck_assert_uint_eq(sum[C_PAGES], 80 + (4 + 8) + 2 * (5 + 8) + 2 * (6 + 8));
+	ck_assert_uint_eq(sum[C_CHARGED], 48 + 10 + 2 * 10 + 2 * 10);
+	/* The high-water mark is at least this peak. */
+	ck_assert_uint_ge(v[C_PAGES_MAX], v[C_PAGES]);
+
+	for (i = 0; i < NKIDS; i++) {
+		child_go(&c[i]);
+		CHILD_OK(&c[i]);
+	}
+	counters(v);
+	ck_assert_uint_eq(v[C_CONTAINERS], 2);
+	ck_assert_uint_eq(v[C_PINS], 3);
+	ck_assert_uint_eq(v[C_PAGES], 80);
+	ck_assert_uint_eq(v[C_CHARGED], 48);
+	xclose(fd[0]);
+	xclose(fd[1]);
+	counters(v);
+	ck_assert_uint_eq(v[C_CONTAINERS], 0);
+	ck_assert_uint_eq(v[C_PINS], 0);
+	ck_assert_uint_eq(v[C_PAGES], 0);
+	ck_assert_uint_eq(v[C_CHARGED], 0);
+	ck_assert_uint_ge(v[C_PAGES_MAX], sum[C_PAGES]);
+	munmap(h, sizeof(*h));
+}
+END_TEST
+
+/* Exactly counter `which` went up by one since before; the others stayed. */
+static void assert_refused(const uint64_t *before, int which)
+{
+	uint64_t after[C_NR];
+
+	counters(after);
+	for (int i = C_RLIMIT; i <= C_GUP; i++)
+		ck_assert_msg(after[i] == before[i] + (i == which),
+			      "%s went from %llu to %llu", counter_names[i],
+			      (unsigned long long)before[i], (unsigned long long)after[i]);
+}
+
+static void child_over_rlimit(struct chan *ch, void *arg)
+{
+	char *mem = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	int fd;
+
+	(void)arg;
+	CREQ_EQ(ch, drop_root(1000, 1000, PG), 0);
+	fd = mp_open();
+	CREQ(ch, fd >= 0);
+	CREQ_EQ(ch, mp_pin(fd, mem, PG, 0, NULL, NULL), 0);
+	CREQ_EQ(ch, mp_pin(fd, mem + PG, PG, 0, NULL, NULL), -ENOMEM);
+	close(fd);
+}
+
+START_TEST(refusals_counted_by_reason)
+{
+	struct mempin_info_arg in;
+	uint64_t v[C_NR];
+	struct child c;
+	char *mem = xmap(4 * PG), *none, *shm;
+	int fd = xmp_open(), mfd, i;
+
+	/* RLIMIT_MEMLOCK, as uid 1000 with one page of it. */
+	counters(v);
+	child_start(&c, child_over_rlimit, NULL);
+	CHILD_OK(&c);
+	assert_refused(v, C_RLIMIT);
+
+	/* The administrator's cap. */
+	counters(v);
+	ck_assert_int_eq(kv_param_set("max_pinned_pages", (long)v[C_PAGES] + 1), 0);
+	ck_assert_int_eq(mp_pin(fd, mem, 2 * PG, 0, NULL, NULL), -ENOMEM);
+	ck_assert_int_eq(kv_param_set("max_pinned_pages", 0), 0);
+	assert_refused(v, C_CAP);
+
+	/* A mapping that must not be pinned: PROT_NONE. */
+	none = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(none != MAP_FAILED);
+	counters(v);
+	ck_assert_int_eq(mp_pin(fd, none, PG, 0, NULL, NULL), -EFAULT);
+	assert_refused(v, C_MAPPING);
+
+	/* Limits: more pages than the machine has (checked first)... */
+	counters(v);
+	ck_assert_int_eq(mp_pin(fd, (void *)(1UL << 20), 1UL << 36, 0, NULL, NULL), -ENOMEM);
+	assert_refused(v, C_LIMIT);
+	/* ... and a pin over more than max_overlap existing pins. */
+	xinfo(fd, &in);
+	for (i = 0; i < (int)in.max_overlap + 1; i++)
+		xpin(fd, mem, PG, 0);
+	counters(v);
+	ck_assert_int_eq(mp_pin(fd, mem, PG, 0, NULL, NULL), -ENOMEM);
+	assert_refused(v, C_LIMIT);
+
+	/* GUP itself: a shared mapping past the end of its file (SIGBUS). */
+	mfd = memfd_create("past-eof", MFD_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(ftruncate(mfd, PG), 0);
+	shm = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ck_assert(shm != MAP_FAILED);
+	counters(v);
+	ck_assert_int_eq(mp_pin(fd, shm + PG, PG, 0, NULL, NULL), -EFAULT);
+	assert_refused(v, C_GUP);
+
+	/* A pin that works counts nothing. */
+	counters(v);
+	xpin(fd, shm, PG, 0);
+	assert_refused(v, -1);
+	xclose(fd);
+	close(mfd);
+}
+END_TEST
+
+/* -------------------------------------------------------- tracepoints */
+
+static void tracefs_mount(void)
+{
+	if (access(TRACEFS "/events", F_OK)) {
+		int r = mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+
+		ck_assert_msg(r == 0, "mount tracefs on %s: %s", TRACEFS, strerror(errno));
+	}
+	ck_assert_msg(access(TRACEFS "/events/mempin", F_OK) == 0,
+		      "no %s/events/mempin", TRACEFS);
+}
+
+static char *read_all(const char *path, size_t max)
+{
+	char *buf = malloc(max + 1);
+	size_t off = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert(buf);
+	while (off < max && (n = read(fd, buf + off, max - off)) > 0)
+		off += (size_t)n;
+	close(fd);
+	buf[off] = 0;
+	return buf;
+}
+
+static void trace_clear(void)
+{
+	int fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "truncate trace: %s", strerror(errno));
+	close(fd);
+}
+
+/* Events off, whatever happened (unchecked teardown). */
+static void trace_off(void)
+{
+	if (!access(TRACEFS "/events/mempin/enable", F_OK))
+		kv_write_file(TRACEFS "/events/mempin/enable", "0");
+}
+
+START_TEST(tracepoint_formats)
+{
+	static const struct {
+		const char *event;
+		const char *fields[8];
+	} ev[] = {
+		{ "pin", { "pid_t pid;", "u64 addr;", "u64 len;", "u32 flags;",
+			   "u64 pages;", "u64 handle;", "int result;" } },
+		{ "unpin", { "pid_t pid;", "u64 handle;", "u64 addr;", "u64 len;",
+			     "u64 pages;", "int result;" } },
+		{ "release", { "pid_t pid;", "pid_t owner;", "u64 pins;", "u64 pages;",
+			       "u64 charged;" } },
+	};
+	char path[128], want[64];
+
+	tracefs_mount();
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		char *fmt;
+
+		snprintf(path, sizeof(path), TRACEFS "/events/mempin/%s/format", ev[i].event);
+		fmt = read_all(path, 1 << 16);
+		snprintf(want, sizeof(want), "name: %s\n", ev[i].event);
+		ck_assert_msg(strstr(fmt, want), "%s has no %s", path, want);
+		for (int k = 0; ev[i].fields[k]; k++) {
+			snprintf(want, sizeof(want), "field:%s", ev[i].fields[k]);
+			ck_assert_msg(strstr(fmt, want), "%s has no %s", path, want);
+		}
+		free(fmt);
+	}
+}
+END_TEST
+
+/* The n-th (from 0) line of event EV (" pin: ") of pid in trace, or NULL. */
+static const char *trace_find(const char *trace, const char *ev, pid_t pid, int n)
+{
+	char want[32];
+	const char *p = trace;
+
+	snprintf(want, sizeof(want), " %s: pid=%d ", ev, (int)pid);
+	while ((p = strstr(p, want))) {
+		if (!n--)
+			return p + strlen(want);
+		p++;
+	}
+	return NULL;
+}
+
+START_TEST(tracepoints_fire_with_their_fields)
+{
+	char *mem = xmap(8 * PG), *none, *trace;
+	unsigned long long addr, len, pages, handle, pins, charged;
+	const char *l;
+	unsigned int flags;
+	pid_t me = getpid();
+	int fd, result, owner;
+	uint64_t h1, h2;
+
+	none = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(none != MAP_FAILED);
+	tracefs_mount();
+	ck_assert_int_eq(kv_write_file(TRACEFS "/tracing_on", "1"), 0);
+	ck_assert_int_eq(kv_write_file(TRACEFS "/events/mempin/enable", "1"), 0);
+	trace_clear();
+
+	fd = xmp_open();
+	h1 = xpin(fd, mem + 10, 2 * PG, 0);			/* 3 pages */
+	ck_assert_int_eq(mp_pin(fd, none, PG, 0, NULL, NULL), -EFAULT);
+	h2 = xpin(fd, mem, 4 * PG, 0);
+	xunpin(fd, h1);
+	ck_assert_int_eq(mp_unpin(fd, 12345), -ENOENT);
+	xclose(fd);		/* h2 still pinned: release reports it */
+
+	ck_assert_int_eq(kv_write_file(TRACEFS "/events/mempin/enable", "0"), 0);
+	trace = read_all(TRACEFS "/trace", 1 << 20);
+
+	l = trace_find(trace, "pin", me, 0);
+	ck_assert_msg(l, "no pin event of pid %d in:\n%s", me, trace);
+	ck_assert_int_eq(sscanf(l, "addr=0x%llx len=%llu flags=0x%x pages=%llu handle=%llu result=%d",
+				&addr, &len, &flags, &pages, &handle, &result), 6);
+	ck_assert_uint_eq(addr, (uintptr_t)mem + 10);
+	ck_assert_uint_eq(len, 2 * PG);
+	ck_assert_uint_eq(flags, 0);
+	ck_assert_uint_eq(pages, 3);
+	ck_assert_uint_eq(handle, h1);
+	ck_assert_int_eq(result, 0);
+
+	l = trace_find(trace, "pin", me, 1);
+	ck_assert_msg(l, "no second pin event in:\n%s", trace);
+	ck_assert_int_eq(sscanf(l, "addr=0x%llx len=%llu flags=0x%x pages=%llu handle=%llu result=%d",
+				&addr, &len, &flags, &pages, &handle, &result), 6);
+	ck_assert_uint_eq(addr, (uintptr_t)none);
+	ck_assert_uint_eq(pages, 0);
+	ck_assert_uint_eq(handle, 0);
+	ck_assert_int_eq(result, -EFAULT);
+
+	l = trace_find(trace, "pin", me, 2);
+	ck_assert_msg(l, "no third pin event in:\n%s", trace);
+	ck_assert_int_eq(sscanf(l, "addr=0x%llx len=%llu flags=0x%x pages=%llu handle=%llu result=%d",
+				&addr, &len, &flags, &pages, &handle, &result), 6);
+	ck_assert_uint_eq(handle, h2);
+	ck_assert_uint_eq(pages, 4);
+	ck_assert_ptr_null(trace_find(trace, "pin", me, 3));
+
+	l = trace_find(trace, "unpin", me, 0);
+	ck_assert_msg(l, "no unpin event in:\n%s", trace);
+	ck_assert_int_eq(sscanf(l, "handle=%llu addr=0x%llx len=%llu pages=%llu result=%d",
+				&handle, &addr, &len, &pages, &result), 5);
+	ck_assert_uint_eq(handle, h1);
+	ck_assert_uint_eq(addr, (uintptr_t)mem + 10);
+	ck_assert_uint_eq(len, 2 * PG);
+	ck_assert_uint_eq(pages, 3);
+	ck_assert_int_eq(result, 0);
+
+	l = trace_find(trace, "unpin", me, 1);
+	ck_assert_msg(l, "no second unpin event in:\n%s", trace);
+	ck_assert_int_eq(sscanf(l, "handle=%llu addr=0x%llx len=%llu pages=%llu result=%d",
+				&handle, &addr, &len, &pages, &result), 5);
+	ck_assert_uint_eq(handle, 12345);
+	ck_assert_int_eq(result, -ENOENT);
+
+	l = trace_find(trace, "release", me, 0);
+	ck_assert_msg(l, "no release event in:\n%s", trace);
+	ck_assert_int_eq(sscanf(l, "owner=%d pins=%llu pages=%llu charged=%llu",
+				&owner, &pins, &pages, &charged), 4);
+	ck_assert_int_eq(owner, me);
+	ck_assert_uint_eq(pins, 1);
+	ck_assert_uint_eq(pages, 4);
+	ck_assert_uint_eq(charged, 4);
+	free(trace);
+}
+END_TEST
+
+/* ----------------------------------------------------------- mempinctl */
+
+static const char *ctl_path(void)
+{
+	const char *p = getenv("MEMPIN_TEST_MEMPINCTL");
+
+	return p && *p ? p : "/bin/mempinctl";
+}
+
+struct ctl_out {
+	int status;		/* exit status, or -1 */
+	char out[1 << 17];
+	char err[4096];
+	struct jv *json;	/* stdout parsed, with --json */
+};
+
+static void read_memfd(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	buf[n > 0 ? n : 0] = 0;
+	close(fd);
+}
+
+/*
+ * Runs mempinctl ARGS (NULL-terminated) as uid (0: as is; else with gid
+ * and RLIMIT_MEMLOCK memlock, -1: unchanged).  With --json first in args,
+ * stdout must parse.
+ */
+static struct ctl_out *ctl_run_as(uid_t uid, gid_t gid, long memlock, const char *const *args)
+{
+	struct ctl_out *o = calloc(1, sizeof(*o));
+	int ofd = memfd_create("ctl-out", MFD_CLOEXEC);
+	int efd = memfd_create("ctl-err", MFD_CLOEXEC);
+	const char *argv[8] = { ctl_path() };
+	char cmdline[256] = "";
+	pid_t pid;
+	int st, n;
+
+	ck_assert(o && ofd >= 0 && efd >= 0);
+	ck_assert_msg(access(argv[0], X_OK) == 0, "%s: %s (the guest packs tools/mempinctl)",
+		      argv[0], strerror(errno));
+	for (n = 0; args[n] && n < 6; n++) {
+		argv[n + 1] = args[n];
+		strncat(cmdline, " ", sizeof(cmdline) - strlen(cmdline) - 1);
+		strncat(cmdline, args[n], sizeof(cmdline) - strlen(cmdline) - 1);
+	}
+	fflush(stdout);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (uid && drop_root(uid, gid, memlock))
+			_exit(126);
+		if (dup2(ofd, 1) < 0 || dup2(efd, 2) < 0)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	read_memfd(ofd, o->out, sizeof(o->out));
+	read_memfd(efd, o->err, sizeof(o->err));
+	if (getenv("MEMPIN_TEST_SHOW_CTL"))
+		printf("---- mempinctl%s (uid %u) exit %d\n%s%s%s", cmdline,
+		       (unsigned int)uid, o->status, o->out,
+		       *o->err ? "---- stderr\n" : "", o->err);
+	if (args[0] && !strcmp(args[0], "--json")) {
+		char why[128];
+
+		o->json = json_parse(o->out, why, sizeof(why));
+		ck_assert_msg(o->json, "mempinctl%s: output is not JSON (%s):\n%s", cmdline,
+			      why, o->out);
+	}
+	return o;
+}
+
+#define CTL(...) ctl_run_as(0, 0, -1, (const char *const[]){ __VA_ARGS__, NULL })
+#define CTL_AS(uid, gid, memlock, ...) \
+	ctl_run_as((uid), (gid), (memlock), (const char *const[]){ __VA_ARGS__, NULL })
+
+static void ctl_free(struct ctl_out *o)
+{
+	json_free(o->json);
+	free(o);
+}
+
+#define ASSERT_EXIT(o, want) \
+	ck_assert_msg((o)->status == (want), "mempinctl exited %d, not %d; stderr: %s\nstdout: %s", \
+		      (o)->status, (want), (o)->err, (o)->out)
+
+static void sysfs_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, len - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = 0;
+}
+
+static int fix_dev(void)
+{
+	if (chown(MEMPIN_DEV, 0, 1000) || chmod(MEMPIN_DEV, 0660))
+		return -errno;
+	return 0;
+}
+
+/* Unchecked teardown: the module loaded, /dev/mempin root:1000 0660, no cap,
+ * no events: as the suites after this one expect. */
+static void restore(void)
+{
+	const char *path = getenv("MEMPIN_MODULE");
+
+	trace_off();
+	if (!path)
+		return;		/* not in the test guest */
+	if (!kv_module_loaded()) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			syscall(SYS_finit_module, fd, "", 0);
+			close(fd);
+		}
+	}
+	kv_param_set("max_pinned_pages", 0);
+	fix_dev();
+}
+
+START_TEST(ctl_status_loaded)
+{
+	char *mem = xmap(8 * PG);
+	char version[64], srcversion[64], dev[32];
+	unsigned int maj, min;
+	struct utsname u;
+	struct ctl_out *o;
+	int fd = xmp_open();
+
+	xpin(fd, mem, 8 * PG, 0);
+	xpin(fd, mem, 2 * PG, 0);
+	sysfs_text("/sys/module/mempin/version", version, sizeof(version));
+	sysfs_text("/sys/module/mempin/srcversion", srcversion, sizeof(srcversion));
+	sysfs_text("/sys/class/misc/mempin/dev", dev, sizeof(dev));
+	ck_assert_int_eq(sscanf(dev, "%u:%u", &maj, &min), 2);
+	ck_assert_int_eq(uname(&u), 0);
+
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "kernel", u.release);
+	ck_json_u64(o->json, "page_size", PG);
+	ck_json_str(o->json, "module.name", "mempin");
+	ck_json_bool(o->json, "module.loaded", true);
+	ck_json_str(o->json, "module.state", "live");
+	ck_json_str(o->json, "module.version", version);
+	ck_json_str(o->json, "module.srcversion", srcversion);
+	ck_json_i64(o->json, "module.refcount", kv_refcnt());
+	ck_json_i64(o->json, "module.refcount", 1);
+	ck_json_u64(o->json, "module.parameters.max_pinned_pages", 0);
+	/* The guest loads it from /lib/mempin.ko: not installed, no DKMS. */
+	ck_json_bool(o->json, "module.installed", false);
+	ck_json_null(o->json, "module.path");
+	ck_json_bool(o->json, "module.dkms", false);
+	ck_json_str(o->json, "device.path", MEMPIN_DEV);
+	ck_json_bool(o->json, "device.registered", true);
+	ck_json_u64(o->json, "device.major", maj);
+	ck_json_u64(o->json, "device.minor", min);
+	ck_json_bool(o->json, "device.present", true);
+	ck_json_bool(o->json, "device.matches", true);
+	ck_json_u64(o->json, "device.uid", 0);
+	ck_json_str(o->json, "device.owner", "root");
+	ck_json_u64(o->json, "device.gid", 1000);
+	ck_json_str(o->json, "device.group", "pinuser");
+	ck_json_str(o->json, "device.mode", "0660");
+	ck_json_u64(o->json, "cap.max_pinned_pages", 0);
+	ck_json_u64(o->json, "cap.max_pinned_bytes", 0);
+	for (int i = 0; i < C_NR; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "stats.%s", counter_names[i]);
+		ck_json_u64(o->json, path, counter(i));
+	}
+	ck_json_u64(o->json, "stats.containers", 1);
+	ck_json_u64(o->json, "stats.pins", 2);
+	ck_json_u64(o->json, "stats.pinned_pages", 10);
+	ck_json_u64(o->json, "stats.charged_pages", 8);
+	ctl_free(o);
+
+	o = CTL("status");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "loaded (live)") && strstr(o->out, version) &&
+		      strstr(o->out, "1 open, 2 pins"), "status:\n%s", o->out);
+	ctl_free(o);
+	xclose(fd);
+}
+END_TEST
+
+struct ps_kid {
+	int shared_fd;		/* inherited from the parent, or -1 */
+	size_t pages;		/* of its own container */
+	bool overlap;		/* a second, overlapping pin */
+};
+
+static void child_ps(struct chan *ch, void *arg)
+{
+	struct ps_kid *k = arg;
+	char *mem = mmap(NULL, k->pages * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	int fd = mp_open();
+
+	CREQ(ch, mem != MAP_FAILED && fd >= 0);
+	CREQ_EQ(ch, mp_pin(fd, mem, k->pages * PG, 0, NULL, NULL), 0);
+	if (k->overlap)
+		CREQ_EQ(ch, mp_pin(fd, mem, PG, 0, NULL, NULL), 0);
+	ch_sync(ch);
+}
+
+static const struct jv *ps_proc(const struct jv *root, pid_t pid, int *index)
+{
+	const struct jv *p = json_get(root, "processes");
+	int i = 0;
+
+	ck_assert(p && p->type == J_ARR);
+	for (p = p->child; p; p = p->next, i++) {
+		int64_t v;
+
+		if (json_i64(json_get(p, "pid"), &v) && v == pid) {
+			*index = i;
+			return p;
+		}
+	}
+	ck_abort_msg("pid %d not in mempinctl ps", (int)pid);
+	return NULL;
+}
+
+START_TEST(ctl_ps_who_pins_how_much)
+{
+	struct ps_kid small = { -1, 4, true }, big = { -1, 24, false };
+	struct child cs, cb;
+	const struct jv *p;
+	struct ctl_out *o;
+	char *mem = xmap(8 * PG), addr[32];
+	int fd, ip, is, ib;
+	uint64_t h;
+
+	/* small: its own container only; then the parent's container, which
+	 * big inherits (shared) besides its own. */
+	child_start(&cs, child_ps, &small);
+	ck_assert_int_eq(child_await(&cs), 0);
+	fd = xmp_open();
+	h = xpin(fd, mem, 8 * PG, 0);
+	big.shared_fd = fd;
+	child_start(&cb, child_ps, &big);
+	ck_assert_int_eq(child_await(&cb), 0);
+
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", true);
+	ck_json_bool(o->json, "complete", true);
+	ck_json_u64(o->json, "totals.processes", 3);
+	ck_json_u64(o->json, "totals.containers", 3);
+	ck_json_u64(o->json, "totals.containers", counter(C_CONTAINERS));
+	ck_json_u64(o->json, "totals.pins", counter(C_PINS));
+	ck_json_u64(o->json, "totals.pinned_pages", counter(C_PAGES));
+	ck_json_u64(o->json, "totals.charged_pages", counter(C_CHARGED));
+	ck_json_u64(o->json, "totals.charged_bytes", counter(C_CHARGED) * PG);
+	ck_json_u64(o->json, "totals.charged_pages", 8 + 24 + 4);
+
+	/* Sorted by charged bytes: big (8 + 24 pages), parent (8), small (4). */
+	p = ps_proc(o->json, cb.pid, &ib);
+	ck_json_u64(p, "containers", 2);
+	ck_json_u64(p, "shared_containers", 1);
+	ck_json_u64(p, "pins", 2);
+	ck_json_u64(p, "charged_bytes", 32 * PG);
+	ck_json_u64(p, "uid", 0);
+	ck_json_str(p, "user", "root");
+	ck_json_u64(p, "fds[0].fd", fd);	/* fds sorted by number */
+	ck_json_i64(p, "fds[0].owner_pid", getpid());
+	ck_json_bool(p, "fds[0].shared", true);
+	ck_json_i64(p, "fds[1].owner_pid", cb.pid);
+	ck_json_bool(p, "fds[1].shared", false);
+	ck_json_u64(p, "fds[1].pinned_pages", 24);
+
+	p = ps_proc(o->json, getpid(), &ip);
+	ck_json_u64(p, "containers", 1);
+	ck_json_u64(p, "shared_containers", 1);
+	ck_json_u64(p, "pins", 1);
+	ck_json_u64(p, "pinned_pages", 8);
+	ck_json_u64(p, "charged_pages", 8);
+	ck_json_u64(p, "charged_bytes", 8 * PG);
+	ck_json_i64(p, "vmpin_kb", kv_vmpin_kb(0));
+	ck_json_u64(p, "fds[0].fd", fd);
+	ck_json_u64(p, "fds[0].pin_list[0].handle", h);
+	snprintf(addr, sizeof(addr), "%#lx", (unsigned long)(uintptr_t)mem);
+	ck_json_str(p, "fds[0].pin_list[0].addr", addr);
+	ck_json_u64(p, "fds[0].pin_list[0].len", 8 * PG);
+	ck_json_u64(p, "fds[0].pin_list[0].pages", 8);
+	ck_json_str(p, "fds[0].pin_list[0].mode", "rw");
+
+	p = ps_proc(o->json, cs.pid, &is);
+	ck_json_u64(p, "containers", 1);
+	ck_json_u64(p, "shared_containers", 0);
+	ck_json_u64(p, "pins", 2);
+	ck_json_u64(p, "pinned_pages", 5);
+	ck_json_u64(p, "charged_pages", 4);
+	ck_json_u64(p, "fds[0].pins_unlisted", 0);
+	ck_json_u64(p, "fds[0].pin_list[1].pages", 1);
+	ck_assert_msg(ib < ip && ip < is, "order: big %d, parent %d, small %d", ib, ip, is);
+	ctl_free(o);
+
+	o = CTL("ps");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "3 processes, 3 containers"), "ps:\n%s", o->out);
+	ctl_free(o);
+	o = CTL("--pins", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, " pin "), "ps --pins:\n%s", o->out);
+	ctl_free(o);
+
+	child_go(&cs);
+	child_go(&cb);
+	CHILD_OK(&cs);
+	CHILD_OK(&cb);
+	xclose(fd);
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "totals.processes", 0);
+	ck_json_u64(o->json, "totals.containers", 0);
+	ck_assert_uint_eq(JV(o->json, "processes")->n, 0);
+	ctl_free(o);
+}
+END_TEST
+
+/* ps finds containers by device number, whatever node they were opened by. */
+START_TEST(ctl_ps_any_node_path)
+{
+	const char *alt = "/tmp/mempin-alt";
+	char *mem = xmap(PG), dev[32];
+	unsigned int maj, min;
+	const struct jv *p;
+	struct ctl_out *o;
+	int fd, i;
+
+	sysfs_text("/sys/class/misc/mempin/dev", dev, sizeof(dev));
+	ck_assert_int_eq(sscanf(dev, "%u:%u", &maj, &min), 2);
+	unlink(alt);
+	ck_assert_int_eq(mknod(alt, S_IFCHR | 0600, makedev(maj, min)), 0);
+	fd = open(alt, O_RDWR | O_CLOEXEC);
+	unlink(alt);
+	ck_assert_int_ge(fd, 0);
+	xpin(fd, mem, PG, 0);
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "totals.containers", 1);
+	p = ps_proc(o->json, getpid(), &i);
+	ck_json_u64(p, "fds[0].fd", fd);
+	ck_json_u64(p, "fds[0].pins", 1);
+	ctl_free(o);
+	xclose(fd);
+}
+END_TEST
+
+/* doctor's check NAME has result and reason. */
+#define ASSERT_CHECK(o, name, result, reason) do { \
+	ck_json_str((o)->json, "checks." name ".result", (result)); \
+	ck_json_str((o)->json, "checks." name ".reason", (reason)); } while (0)
+
+START_TEST(ctl_doctor_root_all_fine)
+{
+	struct ctl_out *o = CTL("--json", "doctor");
+
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "user", "root");
+	ck_json_u64(o->json, "uid", 0);
+	ck_json_str(o->json, "device", MEMPIN_DEV);
+	ck_json_u64(o->json, "need_bytes", PG);
+	ck_json_bool(o->json, "ok", true);
+	/* No DKMS in the guest: loaded from elsewhere, a warning only. */
+	ASSERT_CHECK(o, "installed", "warn", "loaded-elsewhere");
+	ASSERT_CHECK(o, "loaded", "ok", "loaded");
+	ASSERT_CHECK(o, "device", "ok", "ok");
+	ASSERT_CHECK(o, "access", "ok", "ok");
+	ck_json_u64(o->json, "checks.access.abi_version", MEMPIN_ABI_VERSION);
+	ASSERT_CHECK(o, "rlimit", "ok", "cap-ipc-lock");
+	ASSERT_CHECK(o, "cap", "ok", "none");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 0);
+	ctl_free(o);
+
+	o = CTL("doctor");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "all fine"), "doctor:\n%s", o->out);
+	ctl_free(o);
+}
+END_TEST
+
+/* $MEMPIN_DEVICE, as libmempin: a missing node, and one that is not ours. */
+START_TEST(ctl_doctor_node)
+{
+	struct ctl_out *o;
+
+	setenv("MEMPIN_DEVICE", "/tmp/no-such-node", 1);
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_json_str(o->json, "device", "/tmp/no-such-node");
+	ASSERT_CHECK(o, "device", "fail", "no-node");
+	ASSERT_CHECK(o, "access", "skip", "no-device");
+	ck_assert_msg(strstr(JV(o->json, "checks.device.fix")->str, "udevadm trigger"),
+		      "fix: %s", JV(o->json, "checks.device.fix")->str);
+	ctl_free(o);
+	setenv("MEMPIN_DEVICE", "/dev/null", 1);
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ASSERT_CHECK(o, "device", "fail", "wrong-node");
+	ctl_free(o);
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "device.path", "/dev/null");
+	ck_json_bool(o->json, "device.present", true);
+	ck_json_bool(o->json, "device.matches", false);
+	ctl_free(o);
+	unsetenv("MEMPIN_DEVICE");
+}
+END_TEST
+
+START_TEST(ctl_doctor_wrong_group)
+{
+	struct ctl_out *o = CTL_AS(1001, 1001, 64 << 20, "--json", "doctor");
+
+	ASSERT_EXIT(o, 1);
+	ck_json_str(o->json, "user", "other");
+	ck_json_u64(o->json, "uid", 1001);
+	ck_json_bool(o->json, "ok", false);
+	ASSERT_CHECK(o, "loaded", "ok", "loaded");
+	ASSERT_CHECK(o, "device", "ok", "ok");
+	ASSERT_CHECK(o, "access", "fail", "not-in-group");
+	ck_json_str(o->json, "checks.access.group", "pinuser");
+	ck_json_str(o->json, "checks.access.fix", "sudo usermod -aG pinuser other, then log in again");
+	ASSERT_CHECK(o, "rlimit", "ok", "ok");
+	ck_json_u64(o->json, "checks.rlimit.soft", 64 << 20);
+	ASSERT_CHECK(o, "cap", "ok", "none");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 1);
+	ck_json_str(o->json, "problems[0]", "not-in-group");
+	ctl_free(o);
+
+	o = CTL_AS(1001, 1001, 64 << 20, "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "usermod -aG pinuser other"), "doctor:\n%s", o->out);
+	ctl_free(o);
+}
+END_TEST
+
+START_TEST(ctl_doctor_rlimit_too_low)
+{
+	struct ctl_out *o = CTL_AS(1000, 1000, 0, "--json", "doctor");
+
+	ASSERT_EXIT(o, 1);
+	ck_json_str(o->json, "user", "pinuser");
+	ck_json_bool(o->json, "ok", false);
+	ASSERT_CHECK(o, "access", "ok", "ok");
+	ASSERT_CHECK(o, "rlimit", "fail", "too-low");
+	ck_json_u64(o->json, "checks.rlimit.soft", 0);
+	ck_json_u64(o->json, "checks.rlimit.hard", 0);
+	ck_assert_msg(strstr(JV(o->json, "checks.rlimit.fix")->str,
+			     "/etc/security/limits.d/mempin.conf"), "fix: %s",
+		      JV(o->json, "checks.rlimit.fix")->str);
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 1);
+	ck_json_str(o->json, "problems[0]", "too-low");
+	ctl_free(o);
+
+	/* Enough for one page, not for two: doctor SIZE asks for more. */
+	o = CTL_AS(1000, 1000, PG, "--json", "doctor", "4K");
+	ASSERT_EXIT(o, 0);
+	ASSERT_CHECK(o, "rlimit", "ok", "ok");
+	ck_json_u64(o->json, "need_bytes", PG);
+	ctl_free(o);
+	o = CTL_AS(1000, 1000, PG, "--json", "doctor", "2p");
+	ASSERT_EXIT(o, 1);
+	ASSERT_CHECK(o, "rlimit", "fail", "too-low");
+	ck_json_u64(o->json, "need_bytes", 2 * PG);
+	ctl_free(o);
+	o = CTL_AS(1000, 1000, 0, "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "RLIMIT_MEMLOCK"), "doctor:\n%s", o->out);
+	ctl_free(o);
+}
+END_TEST
+
+START_TEST(ctl_cap_reached)
+{
+	char *mem = xmap(4 * PG);
+	struct ctl_out *o;
+	int fd = xmp_open();
+
+	o = CTL("--json", "cap");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", true);
+	ck_json_u64(o->json, "max_pinned_pages", 0);
+	ck_json_u64(o->json, "pinned_pages", 0);
+	ctl_free(o);
+
+	xpin(fd, mem, 4 * PG, 0);
+	o = CTL("cap", "4p");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 4);
+	ck_assert_int_eq(mp_pin(fd, mem, PG, 0, NULL, NULL), -ENOMEM);
+
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_json_bool(o->json, "ok", false);
+	ASSERT_CHECK(o, "cap", "fail", "reached");
+	ck_json_u64(o->json, "checks.cap.max_pinned_pages", 4);
+	ck_json_u64(o->json, "checks.cap.pinned_pages", 4);
+	ASSERT_CHECK(o, "access", "ok", "ok");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 1);
+	ck_json_str(o->json, "problems[0]", "reached");
+	ctl_free(o);
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "cap.max_pinned_pages", 4);
+	ck_json_u64(o->json, "cap.max_pinned_bytes", 4 * PG);
+	ck_json_u64(o->json, "module.parameters.max_pinned_pages", 4);
+	ctl_free(o);
+	o = CTL("doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "mempinctl cap"), "doctor:\n%s", o->out);
+	ctl_free(o);
+
+	/* Sizes: bytes with a suffix, pages with p; 0 or none: no cap. */
+	o = CTL("--json", "cap", "1G");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "max_pinned_pages", (1UL << 30) / PG);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), (1L << 30) / (long)PG);
+	o = CTL("cap", "6K");		/* rounded down to whole pages */
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 1);
+	o = CTL("cap", "100");		/* less than a page */
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	o = CTL("cap", "12Q");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 1);
+	/* Only root sets it. */
+	o = CTL_AS(1000, 1000, -1, "cap", "0");
+	ASSERT_EXIT(o, 1);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 1);
+	o = CTL("cap", "none");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 0);
+	xpin(fd, mem, PG, 0);
+	xclose(fd);
+}
+END_TEST
+
+/*
+ * Last of the suite: mempinctl unload, every command with the module gone,
+ * mempinctl load FILE, unload refused while a container is open.
+ */
+START_TEST(ctl_not_loaded_then_load)
+{
+	const char *ko = getenv("MEMPIN_MODULE");
+	struct ctl_out *o;
+	struct stat st;
+	int fd;
+
+	ck_assert_msg(ko, "MEMPIN_MODULE is not set: cannot load the module again");
+	ck_assert_int_eq(kv_refcnt(), 0);
+	o = CTL("unload");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert(!kv_module_loaded());
+
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 3);
+	ck_json_bool(o->json, "module.loaded", false);
+	ck_json_null(o->json, "module.state");
+	ck_json_null(o->json, "module.version");
+	ck_json_null(o->json, "module.srcversion");
+	ck_json_null(o->json, "module.refcount");
+	ck_json_null(o->json, "module.parameters");
+	ck_json_bool(o->json, "module.installed", false);
+	ck_json_bool(o->json, "device.registered", false);
+	ck_json_null(o->json, "device.major");
+	ck_json_bool(o->json, "device.present", false);
+	ck_json_bool(o->json, "device.matches", false);
+	ck_json_null(o->json, "cap");
+	ck_json_null(o->json, "stats");
+	ctl_free(o);
+	o = CTL("status");
+	ASSERT_EXIT(o, 3);
+	ck_assert_msg(strstr(o->out, "not loaded"), "status:\n%s", o->out);
+	ctl_free(o);
+
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_json_bool(o->json, "ok", false);
+	/* No DKMS in the guest: said so, gracefully. */
+	ASSERT_CHECK(o, "installed", "fail", "not-installed");
+	ASSERT_CHECK(o, "loaded", "fail", "not-loaded");
+	ASSERT_CHECK(o, "device", "skip", "not-loaded");
+	ASSERT_CHECK(o, "access", "skip", "no-device");
+	ASSERT_CHECK(o, "rlimit", "ok", "cap-ipc-lock");
+	ASSERT_CHECK(o, "cap", "skip", "not-loaded");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 2);
+	ck_json_str(o->json, "problems[0]", "not-installed");
+	ck_json_str(o->json, "problems[1]", "not-loaded");
+	ctl_free(o);
+	o = CTL("doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "mempin is not loaded"), "doctor:\n%s", o->out);
+	ctl_free(o);
+
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", false);
+	ck_json_u64(o->json, "totals.containers", 0);
+	ctl_free(o);
+	o = CTL("--json", "cap");
+	ASSERT_EXIT(o, 3);
+	ck_json_bool(o->json, "loaded", false);
+	ck_json_null(o->json, "max_pinned_pages");
+	ctl_free(o);
+	o = CTL("cap", "1G");
+	ASSERT_EXIT(o, 3);
+	ctl_free(o);
+	o = CTL("unload");
+	ASSERT_EXIT(o, 3);
+	ctl_free(o);
+	/* Not in /lib/modules: load by name fails, saying so. */
+	o = CTL("load");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "not installed"), "load: %s", o->err);
+	ctl_free(o);
+	ck_assert(!kv_module_loaded());
+	/* Only root loads it. */
+	o = CTL_AS(1000, 1000, -1, "load", ko);
+	ASSERT_EXIT(o, 1);
+	ctl_free(o);
+	ck_assert(!kv_module_loaded());
+
+	o = CTL("load", ko);
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert(kv_module_loaded());
+	ck_assert_int_eq(fix_dev(), 0);
+	ck_assert_int_eq(stat(MEMPIN_DEV, &st), 0);
+	ck_assert_uint_eq(st.st_gid, 1000);
+	o = CTL("load", ko);		/* already: fine */
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+
+	fd = xmp_open();
+	o = CTL("unload");		/* in use */
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "in use"), "unload: %s", o->err);
+	ctl_free(o);
+	ck_assert(kv_module_loaded());
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "module.state", "live");
+	ck_json_i64(o->json, "module.refcount", 1);
+	ck_json_u64(o->json, "stats.containers", 1);
+	ck_json_u64(o->json, "stats.pinned_pages_max", 0);	/* a new module */
+	ctl_free(o);
+	xclose(fd);
+}
+END_TEST
+
+Suite *observe_suite(void)
+{
+	Suite *s = suite_create("observe");
+	TCase *tc;
+
+	tc = TCASE("fdinfo");
+	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_test(tc, fdinfo_matches_stats_and_vmpin);
+	tcase_add_test(tc, fdinfo_after_fork);
+	tcase_add_test(tc, fdinfo_list_bounded);
+	tcase_add_test(tc, fdinfo_never_waits_for_a_pin);
+	suite_add_tcase(s, tc);
+
+	tc = TCASE("sysfs");
+	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_test(tc, sysfs_files_read_only);
+	tcase_add_test(tc, sysfs_totals_are_the_sum_and_return_to_zero);
+	tcase_add_test(tc, refusals_counted_by_reason);
+	suite_add_tcase(s, tc);
+
+	tc = TCASE("trace");
+	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_test(tc, tracepoint_formats);
+	tcase_add_test(tc, tracepoints_fire_with_their_fields);
+	suite_add_tcase(s, tc);
+
+	tc = TCASE("mempinctl");
+	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_test(tc, ctl_status_loaded);
+	tcase_add_test(tc, ctl_ps_who_pins_how_much);
+	tcase_add_test(tc, ctl_ps_any_node_path);
+	tcase_add_test(tc, ctl_doctor_root_all_fine);
+	tcase_add_test(tc, ctl_doctor_node);
+	tcase_add_test(tc, ctl_doctor_wrong_group);
+	tcase_add_test(tc, ctl_doctor_rlimit_too_low);
+	tcase_add_test(tc, ctl_cap_reached);
+	tcase_add_test(tc, ctl_not_loaded_then_load);	/* unloads: last */
+	suite_add_tcase(s, tc);
+	return s;
+}
