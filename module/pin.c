@@ -161,15 +161,21 @@ static int mempin_runs_grow(struct mempin_region *pin)
  * appended are unpinned here; those appended go with the runs.
  *
  * Where pinned pages need checking (writable pins, before 6.5), one check
- * per compound page (a THP costs one, not 512); within the compound page,
- * the pages GUP returned are only compared
- * with the expected struct page pointers (inside one compound page,
- * consecutive struct pages are consecutive pfns), so a THP costs a compare
- * per page and no pfn arithmetic.
+ * per compound page (a THP costs one, not 512).  Otherwise the pages GUP
+ * returned are only compared with the expected struct page pointers: no
+ * pfn arithmetic per page.
  */
 static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 			    unsigned long n, struct mempin_checked *ok)
 {
+	bool check = MEMPIN_CHECK_PINNED_PAGES && pin->writable;
+	/*
+	 * Consecutive struct pages are consecutive pfns inside a compound
+	 * page, and anywhere with a virtually contiguous memmap
+	 * (SPARSEMEM_VMEMMAP, as x86-64 and arm64 have): there, with nothing
+	 * to check, a page costs one pointer compare.
+	 */
+	bool by_compound = check || !IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP);
 	u64 *run = pin->nruns ? &pin->runs[pin->nruns - 1] : NULL;
 	struct page *next = run ? pfn_to_page(mempin_run_pfn(*run) +
 					      mempin_run_pages(*run)) : NULL;
@@ -178,28 +184,25 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 
 	while (i < n) {
 		struct page *page = pages[i];
-		unsigned long j, limit;
+		unsigned long j, limit = n - i;
 
-		if (page < ok->lo || page >= ok->hi) {
-			struct page *head = compound_head(page);
+		if (by_compound) {
+			if (page < ok->lo || page >= ok->hi) {
+				struct page *head = compound_head(page);
 
-			if (MEMPIN_CHECK_PINNED_PAGES && pin->writable &&
-			    mempin_page_needs_dirty_tracking(head)) {
-				ret = -EFAULT;
-				break;
+				if (check &&
+				    mempin_page_needs_dirty_tracking(head)) {
+					ret = -EFAULT;
+					break;
+				}
+				ok->lo = head;
+				ok->hi = head + compound_nr(head);
 			}
-			ok->lo = head;
-			ok->hi = head + compound_nr(head);
+			limit = min_t(unsigned long, limit, ok->hi - page);
 		}
-		/* pages[i, i + j) are page, page + 1, ... inside ok. */
-		limit = min_t(unsigned long, n - i, ok->hi - page);
+		/* pages[i, i + j) are page, page + 1, ... */
 		for (j = 1; j < limit && pages[i + j] == page + j; j++)
 			;
-		/*
-		 * Across compound pages, page + 1 is pfn + 1 only with a
-		 * virtually contiguous memmap (SPARSEMEM_VMEMMAP, as x86-64
-		 * and arm64 have); elsewhere compare pfns.
-		 */
 		if (run && (IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP) ? page == next :
 			    page_to_pfn(page) == page_to_pfn(next)) &&
 		    (*run & MEMPIN_RUN_LEN_MASK) + j <= MEMPIN_RUN_LEN_MASK) {
@@ -222,13 +225,32 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 	return ret;
 }
 
-static void mempin_unpin_runs(struct mempin_region *pin, bool dirty)
+/*
+ * Unpins every run; @batch is a chunk of scratch page pointers.  A run of
+ * one page (scattered small pages) goes into a batch for one call per 512
+ * of them: per-call overhead would otherwise dominate its cost.
+ */
+static void mempin_unpin_runs(struct mempin_region *pin, bool dirty,
+			      struct page **batch)
 {
-	unsigned int i;
+	unsigned int i, n = 0;
 
-	for (i = 0; i < pin->nruns; i++)
-		mempin_unpin_contig(pfn_to_page(mempin_run_pfn(pin->runs[i])),
-				    mempin_run_pages(pin->runs[i]), dirty);
+	for (i = 0; i < pin->nruns; i++) {
+		u64 run = pin->runs[i];
+		struct page *page = pfn_to_page(mempin_run_pfn(run));
+
+		if (mempin_run_pages(run) > 1) {
+			mempin_unpin_contig(page, mempin_run_pages(run), dirty);
+			continue;
+		}
+		batch[n++] = page;
+		if (n == MEMPIN_CHUNK_PAGES) {
+			unpin_user_pages_dirty_lock(batch, n, dirty);
+			n = 0;
+		}
+	}
+	if (n)
+		unpin_user_pages_dirty_lock(batch, n, dirty);
 }
 
 /* Pins all of @pin's pages, or none (-EINTR on a fatal signal). */
@@ -263,7 +285,7 @@ static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 		cond_resched();
 	}
 	if (ret) {
-		mempin_unpin_runs(pin, false);
+		mempin_unpin_runs(pin, false, ctx->scratch);
 		pin->nruns = 0;
 	}
 	return ret;
@@ -302,13 +324,55 @@ static void mempin_free(struct mempin_region *pin)
 	kfree(pin);
 }
 
+/* A small runs array the spare region keeps: 64 runs, 512 bytes. */
+#define MEMPIN_SPARE_RUNS	64
+
+/*
+ * A cleared region, its runs empty.  A pin+unpin loop reuses one region
+ * (and a small runs array with it): no allocation, and no memcg charge and
+ * uncharge, which cost as much as the rest of the bookkeeping.  The spare
+ * stays charged meanwhile.
+ */
+static struct mempin_region *mempin_region_get(struct mempin_ctx *ctx)
+{
+	struct mempin_region *reg = ctx->spare;
+	unsigned int cap;
+	u64 *runs;
+
+	if (!reg) {
+		reg = kzalloc(sizeof(*reg), GFP_KERNEL_ACCOUNT);
+		if (!reg)
+			return NULL;
+		reg->runs = reg->runs_inline;
+		reg->runs_cap = MEMPIN_INLINE_RUNS;
+		return reg;
+	}
+	ctx->spare = NULL;
+	runs = reg->runs;
+	cap = reg->runs_cap;
+	memset(reg, 0, sizeof(*reg));
+	reg->runs = runs == reg->runs_inline ? reg->runs_inline : runs;
+	reg->runs_cap = cap;
+	return reg;
+}
+
+static void mempin_region_put(struct mempin_ctx *ctx,
+			      struct mempin_region *reg)
+{
+	if (!ctx->spare && reg->runs_cap <= MEMPIN_SPARE_RUNS)
+		ctx->spare = reg;
+	else
+		mempin_free(reg);
+}
+
 /*
  * Returns the memory of runs that turned out far fewer than allocated (say
- * a THP range, where 512 pages made one run).  Kept as it is if that fails.
+ * a THP range, where 512 pages made one run); up to 512 bytes stay, which
+ * a small pin may have taken over from the spare.  Kept if that fails.
  */
 static void mempin_runs_trim(struct mempin_region *pin)
 {
-	if (pin->runs != pin->runs_inline &&
+	if (pin->runs_cap > MEMPIN_SPARE_RUNS &&
 	    (pin->nruns <= MEMPIN_INLINE_RUNS || pin->nruns < pin->runs_cap / 2))
 		mempin_runs_move(pin, max_t(unsigned int, pin->nruns,
 					    MEMPIN_INLINE_RUNS));
@@ -344,28 +408,15 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 		return ret;
 	}
 
-	/*
-	 * A pin+unpin loop reuses one region: no allocation, and no memcg
-	 * charge and uncharge, which cost as much as the rest of the
-	 * bookkeeping (the region stays charged meanwhile).
-	 */
-	pin = ctx->spare;
-	if (pin) {
-		ctx->spare = NULL;
-		memset(pin, 0, sizeof(*pin));
-	} else {
-		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
-		if (!pin)
-			return -ENOMEM;
-	}
+	pin = mempin_region_get(ctx);
+	if (!pin)
+		return -ENOMEM;
 	pin->first = first;
 	pin->last = last;
 	pin->addr = addr;
 	pin->len = len;
 	pin->npages = npages;
 	pin->writable = !readonly;
-	pin->runs = pin->runs_inline;
-	pin->runs_cap = MEMPIN_INLINE_RUNS;
 
 	ret = mempin_cap_reserve(npages);
 	if (ret)
@@ -401,13 +452,13 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	return 0;
 
 out_unpin:
-	mempin_unpin_runs(pin, false);
+	mempin_unpin_runs(pin, false, ctx->scratch);
 out_uncharge:
 	mempin_uncharge(ctx, npages - covered);
 out_cap:
 	mempin_cap_release(npages);
 out_free:
-	mempin_free(pin);
+	mempin_region_put(ctx, pin);
 	return ret;
 
 refuse_limit:
@@ -426,15 +477,11 @@ int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
 	uncharged = pin->npages - shared;
 	rb_erase(&pin->handle_node, &ctx->handles);
 	mempin_itree_remove(pin, &ctx->ranges);
-	mempin_unpin_runs(pin, pin->writable);
+	mempin_unpin_runs(pin, pin->writable, ctx->scratch);
 	mempin_uncharge(ctx, uncharged);
 	mempin_cap_release(pin->npages);
 	mempin_ctx_add(ctx, -1, -(s64)pin->npages, -(s64)uncharged);
-	if (!ctx->spare && pin->runs == pin->runs_inline) {
-		ctx->spare = pin;
-		return 0;
-	}
-	mempin_free(pin);
+	mempin_region_put(ctx, pin);
 	return 0;
 }
 
@@ -475,11 +522,12 @@ void mempin_release_all(struct mempin_ctx *ctx)
 
 	rbtree_postorder_for_each_entry_safe(pin, next, &ctx->handles,
 					     handle_node) {
-		mempin_unpin_runs(pin, pin->writable);
+		mempin_unpin_runs(pin, pin->writable, ctx->scratch);
 		mempin_free(pin);
 		cond_resched();
 	}
-	kfree(ctx->spare);
+	if (ctx->spare)
+		mempin_free(ctx->spare);
 	ctx->spare = NULL;
 	mempin_uncharge(ctx, ctx->ncharged);
 	mempin_cap_release(ctx->npages);
