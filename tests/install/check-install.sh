@@ -15,6 +15,7 @@
 # Environment: MEMPIN_CACHE, MEMPIN_INSTALL_TIMEOUT (s, default 3600),
 # MEMPIN_GUEST_VERBOSE=1 (whole console, not only the checks).
 set -euo pipefail
+# shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/../guest/lib.sh"
 log() { printf 'check-install: %s\n' "$*" >&2; }
 
@@ -23,9 +24,11 @@ SUITE=bookworm
 IMG=$CACHE/install/$SUITE
 # What the guest needs besides Priority: important (systemd, udev, apt...):
 # DKMS with the kernel and its headers, a compiler and pkg-config for users'
-# programs, man, sudo.
+# programs, libkmod-dev for make install's mempinctl, man, sudo; openssl,
+# with which DKMS signs the modules it builds, as on most installations.
 IMAGE_PACKAGES=(systemd-sysv udev kmod dkms linux-image-amd64 linux-headers-amd64
-	initramfs-tools build-essential pkg-config man-db sudo e2fsprogs)
+	initramfs-tools build-essential pkg-config libkmod-dev man-db sudo e2fsprogs
+	openssl)
 IMAGE_OPTS=(--variant=important --include="$(
 	IFS=,
 	echo "${IMAGE_PACKAGES[*]}"

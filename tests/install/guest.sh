@@ -1,0 +1,336 @@
+#!/bin/bash
+# Runs inside the check-install guest (Debian bookworm booted with systemd),
+# as root, from the payload disk, at the end of every boot
+# (mempin-payload.service).  What an administrator and a user do:
+#
+# boot 1  A. make install from the source tree (DKMS build for the running
+#            kernel, lib in the multiarch libdir, group, udev), use it,
+#            make uninstall: nothing may be left.
+#         B. the packages of version A (apt install ./*.deb): DKMS builds
+#            through the package's hooks, sysusers makes the group; use it;
+#            opt in to loading at boot (modules-load.d); reboot.
+# boot 2  C. loaded at boot, udev set the node up; use it.
+#         D. upgrade to the packages of version B; reload; use it.
+#         E. purge: nothing may be left.
+# "Use it": modprobe, /dev/mempin root:mempin 0660, a user in group mempin
+# compiles pin-check.c with pkg-config and pins up to RLIMIT_MEMLOCK (set
+# through limits.d) and gets ENOMEM one page past it, a user outside the
+# group gets EACCES, man 4 mempin renders.
+#
+# Prints "mempin-install: ok|FAIL - ..." lines, then MEMPIN-INSTALL: PASS or
+# MEMPIN-INSTALL: FAIL (N checks), and powers off.
+# Functions run through check and step look unreachable to shellcheck.
+# shellcheck disable=SC2317
+set -uo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+P=/run/mempin-payload	# the payload disk (read-only)
+S=/var/lib/mempin-check	# state that survives the reboot
+W=/tmp/mempin-check	# scratch
+# shellcheck source=/dev/null
+. "$P/versions.env"	# VERSION_A VERSION_B
+KVER=$(uname -r)
+MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+LIMIT_KB=2048		# RLIMIT_MEMLOCK given to group mempin through limits.d
+mkdir -p "$S" "$W"
+chmod 0755 "$W"
+
+say() { echo "mempin-install: $*"; }
+ok() { say "ok   - $*"; }
+bad() {
+	say "FAIL - $*"
+	echo "$*" >>"$S/failures"
+}
+show() { sed 's/^/    | /' "$@"; }
+
+# check DESCRIPTION COMMAND...: one check; the command's output on failure.
+check() {
+	local d=$1
+	shift
+	if "$@" >"$W/out" 2>&1; then
+		ok "$d"
+		return 0
+	fi
+	bad "$d"
+	tail -n 25 "$W/out" | show
+	return 1
+}
+
+# step DESCRIPTION COMMAND...: an action that must work, timed, with the
+# end of its output on failure.
+step() {
+	local d=$1 t0=$SECONDS rc=0
+	shift
+	"$@" >"$W/step.log" 2>&1 || rc=$?
+	if ((rc == 0)); then
+		ok "$d ($((SECONDS - t0)) s)"
+	else
+		bad "$d (exit status $rc)"
+		tail -n 40 "$W/step.log" | show
+	fi
+	return $rc
+}
+
+finish() {
+	local n=0
+	[[ -f $S/failures ]] && n=$(wc -l <"$S/failures")
+	if ((n == 0)); then
+		echo "MEMPIN-INSTALL: PASS"
+	else
+		echo "MEMPIN-INSTALL: FAIL ($n checks)"
+		sed 's/^/  failed: /' "$S/failures"
+	fi
+	sync
+	trap - ERR
+	# (What systemctl poweroff does when there is no logind on D-Bus.)
+	systemctl --no-block --job-mode=replace-irreversibly start poweroff.target
+	exit 0
+}
+
+# A script error must still end in a verdict, not a guest left running.
+trap 'bad "guest.sh stopped unexpectedly (line $LINENO)"; finish' ERR
+
+# --- what the checks look at ----------------------------------------------------
+
+# Every path on the root file system but the churn of a running system, the
+# package manager's own books (dpkg's list of what is installed is checked
+# separately) and the key DKMS makes at its first build to sign every
+# module it builds from then on, mempin's or not.
+snapshot() {
+	find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run \
+		-o -path /tmp -o -path /var/tmp -o -path /var/log -o -path /var/cache \
+		-o -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/lib/systemd \
+		-o -path /var/lib/private -o -path /var/spool -o -path /root \
+		-o -path /var/lib/dkms/mok.key -o -path /var/lib/dkms/mok.pub \
+		-o -path "$S" \) -prune -o -print | LC_ALL=C sort >"$S/snapshot.$1"
+}
+
+# Paths present now that were not at snapshot NAME.
+nothing_new_since() {
+	local new
+	snapshot now
+	new=$(LC_ALL=C comm -13 "$S/snapshot.$1" "$S/snapshot.now")
+	[[ -z $new ]] || {
+		echo "left behind:"
+		echo "$new"
+		return 1
+	}
+}
+
+dkms_state() { dkms status -m mempin -v "$1" -k "$KVER" 2>&1; }
+dkms_installed() {
+	dkms_state "$1"
+	dkms_state "$1" | grep -q ': installed'
+}
+no_dkms_mempin() {
+	dkms status 2>&1
+	[[ -z $(dkms status -m mempin 2>/dev/null) && ! -e /var/lib/dkms/mempin ]]
+}
+node_is() {
+	local got
+	udevadm settle
+	got=$(stat -c '%U:%G %a %F' /dev/mempin)
+	echo "/dev/mempin: $got"
+	[[ $got == "$1" ]]
+}
+is_in_group() { id -nG "$1" | tr ' ' '\n' | grep -qx "$2"; }
+modinfo_version() {
+	modinfo -F version mempin
+	[[ $(modinfo -F version mempin) == "$1" ]]
+}
+loaded_version() {
+	cat /sys/module/mempin/version
+	[[ $(cat /sys/module/mempin/version) == "$1" ]]
+}
+
+# Compiled as the user, the way README tells users to.
+user_compiles() {
+	rm -rf "$W/u"
+	install -d -o pinuser -m 0755 "$W/u"
+	install -o pinuser -m 0644 "$P/pin-check.c" "$W/u/"
+	# shellcheck disable=SC2016 # expanded by that sh
+	runuser -u pinuser -- sh -c 'cd "$1" && set -x &&
+		cc -O2 -Wall -Werror -o pin-check pin-check.c $(pkg-config --cflags --libs libmempin)' \
+		sh "$W/u"
+}
+# (/lib is /usr/lib on merged-/usr systems: compare the files.)
+links_lib_in() {
+	local got
+	ldd "$W/u/pin-check"
+	got=$(ldd "$W/u/pin-check" | sed -n 's/^\tlibmempin.so.1 => \(.*\) (0x.*/\1/p')
+	[[ -n $got && $(readlink -f "$got") == $(readlink -f "$1/libmempin.so.1") ]]
+}
+
+# The limits.d example, uncommented with a small limit, then the user's
+# login session (runuser -l: PAM, pam_limits) runs pin-check.
+limits_install() {
+	sed -e 's/^#@mempin/@mempin/' -e "s/1048576\$/$LIMIT_KB/" "$1" \
+		>/etc/security/limits.d/mempin.conf
+	grep -v '^#' /etc/security/limits.d/mempin.conf
+}
+as_member() { runuser -l pinuser -c "$W/u/pin-check limit $LIMIT_KB"; }
+as_outsider() { runuser -l other -c "$W/u/pin-check eacces"; }
+
+# (/usr/local/man is /usr/local/share/man: compare real paths.)
+man_renders() {
+	local page
+	page=$(man -w "$1" "$2") && echo "$page" &&
+		[[ $(readlink -f "$page") == $(readlink -f "$3")/* ]] &&
+		MANWIDTH=80 man --warnings -P cat "$1" "$2" >"$W/man.txt" 2>"$W/man.err" &&
+		head -n 4 "$W/man.txt" && ! grep . "$W/man.err" &&
+		grep -q '^NAME' "$W/man.txt" && head -n 1 "$W/man.txt" | grep -qi mempin
+}
+
+mempinctl_is() {
+	local bin
+	hash -r # forget /usr/local/bin/mempinctl of make install
+	bin=$(type -P mempinctl) && echo "$bin: $(mempinctl --version)" &&
+		[[ $bin == "$1"/mempinctl && $(mempinctl --version) == "mempinctl $2" ]] &&
+		mempinctl status
+}
+
+# use HOW VERSION PREFIX EXAMPLES: what a user and the administrator get.
+use() {
+	local how=$1 version=$2 prefix=$3 examples=$4
+	local libdir=$3/lib/$MULTIARCH mandir=$3/share/man
+	check "$how: modprobe mempin" modprobe mempin
+	check "$how: udev made /dev/mempin root:mempin 0660" \
+		node_is "root:mempin 660 character special file"
+	check "$how: pinuser is in group mempin, other is not" \
+		eval 'is_in_group pinuser mempin && ! is_in_group other mempin'
+	check "$how: pinuser compiles pin-check.c with pkg-config --cflags --libs libmempin" \
+		user_compiles
+	check "$how: pin-check runs against $libdir/libmempin.so.1" links_lib_in "$libdir"
+	check "$how: limits.d example gives group mempin RLIMIT_MEMLOCK $LIMIT_KB KiB" \
+		limits_install "$examples/limits.d/mempin.conf"
+	! check "$how: member pins up to RLIMIT_MEMLOCK, one page more is ENOMEM" as_member ||
+		show "$W/out"
+	! check "$how: a user outside group mempin gets EACCES" as_outsider || show "$W/out"
+	rm -f /etc/security/limits.d/mempin.conf
+	check "$how: man 4 mempin renders from $mandir" man_renders 4 mempin "$mandir"
+	check "$how: man 3 mempin_pin renders (libmempin(3))" man_renders 3 mempin_pin "$mandir"
+	check "$how: man 8 mempinctl renders" man_renders 8 mempinctl "$mandir"
+	check "$how: $prefix/bin/mempinctl $version: status" mempinctl_is "$prefix/bin" "$version"
+}
+
+debs() { ls "$P/$1"/*.deb; }
+no_package_left() {
+	! dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | grep -i mempin | grep -v '^[up]n '
+}
+
+# --- boot 1 ------------------------------------------------------------------------
+
+boot1() {
+	local src=/root/src
+	say "boot 1: Debian $(cat /etc/debian_version), kernel $KVER," \
+		"$(systemctl --version | head -n 1), dkms $(dkms --version | awk '{print $NF}')"
+	check "PID 1 is systemd" grep -qx systemd /proc/1/comm
+	check "headers of the running kernel are installed" test -f "/lib/modules/$KVER/build/Makefile"
+	useradd -m -s /bin/bash pinuser
+	useradd -m -s /bin/bash other
+	snapshot before-make-install
+
+	say "A. make install / make uninstall (version $VERSION_A)"
+	mkdir -p "$src"
+	tar -C "$src" -xf "$P/src.tar"
+	step "make install (builds libmempin, DKMS builds mempin.ko for $KVER)" \
+		make -C "$src" install || finish
+	show "$W/step.log" | grep -E 'NOTE|installed\.|dkms|DKMS' | head -n 20 || true
+	check "dkms status: mempin/$VERSION_A installed for $KVER" dkms_installed "$VERSION_A"
+	check "DKMS source /usr/src/mempin-$VERSION_A has dkms.conf at $VERSION_A" \
+		grep -qx "PACKAGE_VERSION=\"$VERSION_A\"" "/usr/src/mempin-$VERSION_A/dkms.conf"
+	check "mempin.ko in /lib/modules/$KVER/updates/dkms" \
+		compgen -G "/lib/modules/$KVER/updates/dkms/mempin.ko*"
+	check "modinfo mempin: version $VERSION_A" modinfo_version "$VERSION_A"
+	check "group mempin exists" getent group mempin
+	check "udev rule in /usr/lib/udev/rules.d, sysusers entry in /usr/lib/sysusers.d" \
+		test -f /usr/lib/udev/rules.d/60-mempin.rules -a -f /usr/lib/sysusers.d/mempin.conf
+	check "libmempin in /usr/local/lib/$MULTIARCH, known to ld.so" \
+		eval "test -f /usr/local/lib/$MULTIARCH/libmempin.so.1 && ldconfig -p | grep -q libmempin.so.1"
+	usermod -aG mempin pinuser
+	use "make install" "$VERSION_A" /usr/local /usr/local/share/doc/mempin/examples
+	step "make uninstall" make -C "$src" uninstall || true
+	show "$W/step.log" | grep -E 'dkms|unloaded|NOTE|kept' | head -n 10 || true
+	check "make uninstall unloaded the module" test ! -e /sys/module/mempin
+	check "dkms knows no mempin" no_dkms_mempin
+	check "no libmempin in ld.so's cache" eval '! ldconfig -p | grep libmempin'
+	rm -rf "$src"
+	check "make uninstall left no file behind" nothing_new_since before-make-install
+	check "make uninstall kept group mempin" getent group mempin
+	# So that the packages must create it themselves.
+	groupdel mempin
+
+	say "B. packages $VERSION_A: $(debs debs-a | xargs -n1 basename | tr '\n' ' ')"
+	snapshot before-packages
+	# shellcheck disable=SC2046
+	step "apt-get install ./*.deb (DKMS builds through the package's hooks)" \
+		apt-get install -y --no-install-recommends $(debs debs-a) || finish
+	show "$W/step.log" | grep -iE 'dkms|mempin|error|warn' | head -n 30 || true
+	check "dkms status: mempin/$VERSION_A installed for $KVER" dkms_installed "$VERSION_A"
+	check "modinfo mempin: version $VERSION_A" modinfo_version "$VERSION_A"
+	check "group mempin created by the package (systemd-sysusers)" getent group mempin
+	check "mempin-dkms ships the rule in /usr/lib/udev/rules.d" \
+		eval 'dpkg -L mempin-dkms | grep -qx /usr/lib/udev/rules.d/60-mempin.rules'
+	check "nothing active in /etc: no modules-load.d, modprobe.d or udev file" \
+		eval '! dpkg -L mempin-dkms libmempin1 libmempin-dev mempin-tools | grep ^/etc'
+	usermod -aG mempin pinuser
+	use "packages $VERSION_A" "$VERSION_A" /usr /usr/share/doc/mempin-dkms/examples
+	# Opt in to loading at boot; unload, so only that can load it.
+	cp /usr/share/doc/mempin-dkms/examples/modules-load.d/mempin.conf /etc/modules-load.d/
+	check "modprobe -r mempin" modprobe -r mempin
+	echo 2 >"$S/boot"
+	say "rebooting"
+	sync
+	trap - ERR
+	systemctl --no-block --job-mode=replace-irreversibly start reboot.target
+	exit 0
+}
+
+# --- boot 2 ------------------------------------------------------------------------
+
+boot2() {
+	say "C. after the reboot"
+	check "modules-load.d loaded mempin at boot" \
+		eval 'systemctl status --no-pager systemd-modules-load.service; test -e /sys/module/mempin'
+	check "dkms status: mempin/$VERSION_A still installed" dkms_installed "$VERSION_A"
+	use "after reboot" "$VERSION_A" /usr /usr/share/doc/mempin-dkms/examples
+
+	say "D. upgrade to $VERSION_B"
+	# shellcheck disable=SC2046
+	step "apt-get install ./*.deb of $VERSION_B (upgrade)" \
+		apt-get install -y --no-install-recommends $(debs debs-b) || finish
+	show "$W/step.log" | grep -iE 'dkms|mempin|error|warn' | head -n 30 || true
+	check "dkms status: mempin/$VERSION_B installed for $KVER" dkms_installed "$VERSION_B"
+	check "dkms status: mempin/$VERSION_A gone" test -z "$(dkms status -m mempin -v "$VERSION_A")"
+	check "/usr/src/mempin-$VERSION_A gone, /usr/src/mempin-$VERSION_B there" \
+		test ! -e "/usr/src/mempin-$VERSION_A" -a -f "/usr/src/mempin-$VERSION_B/dkms.conf"
+	check "modinfo mempin: version $VERSION_B" modinfo_version "$VERSION_B"
+	check "the loaded module stays $VERSION_A until reloaded" loaded_version "$VERSION_A"
+	check "reload: modprobe -r mempin && modprobe mempin" \
+		eval 'modprobe -r mempin && modprobe mempin'
+	check "loaded module: version $VERSION_B" loaded_version "$VERSION_B"
+	use "upgraded to $VERSION_B" "$VERSION_B" /usr /usr/share/doc/mempin-dkms/examples
+
+	say "E. purge"
+	rm -f /etc/modules-load.d/mempin.conf
+	check "modprobe -r mempin" modprobe -r mempin
+	step "apt-get purge mempin-dkms libmempin1 libmempin-dev mempin-tools" \
+		apt-get purge -y mempin-dkms libmempin1 libmempin-dev mempin-tools || true
+	show "$W/step.log" | grep -iE 'dkms|error|warn' | head -n 20 || true
+	check "dpkg knows no mempin package (not even its configuration)" no_package_left
+	check "dkms knows no mempin" no_dkms_mempin
+	check "no /usr/src/mempin-*" eval '! compgen -G "/usr/src/mempin-*"'
+	check "no mempin.ko under /lib/modules" eval '! find /lib/modules -name "mempin.ko*" | grep .'
+	check "no mempin in modules.dep" eval "! grep mempin /lib/modules/$KVER/modules.dep"
+	check "no udev rule, no sysusers entry" \
+		test ! -e /usr/lib/udev/rules.d/60-mempin.rules -a ! -e /usr/lib/sysusers.d/mempin.conf
+	check "no libmempin in ld.so's cache" eval '! ldconfig -p | grep libmempin'
+	check "purge left no file behind" nothing_new_since before-packages
+	finish
+}
+
+case $(cat "$S/boot" 2>/dev/null) in
+"") boot1 ;;
+2) boot2 ;;
+*) say "unexpected boot: $(cat "$S/boot")"; finish ;;
+esac
