@@ -70,6 +70,11 @@ void fail(const char *fmt, ...)
 		snprintf(fa->msg, sizeof(fa->msg), "%s", buf);
 }
 
+void fail_reset(void)
+{
+	fa->flag = 0;
+}
+
 bool failed(void)
 {
 	return fa->flag;
@@ -271,20 +276,23 @@ static const char *bad_re =
 	"INFO: (possible|task)|inconsistent lock|circular locking";
 static const char *ok_re =
 	"mempin: (loading out-of-tree module taints kernel|module verification "
-	"failed: signature and/or required key missing - tainting kernel)";
+	"failed: signature and/or required key missing - tainting kernel)|"
+	/* CONFIG_DEBUG_STACK_USAGE (debug kernel): names the process. */
+	"^[^ ]+ \\([0-9]+\\) used greatest stack depth: [0-9]+ bytes left$";
 
 /*
  * One OOM report runs from "invoked oom-killer" to "Out of memory: Killed
  * process"; in it, only its own stack dump and task list (which name our
- * processes) are forgiven, never a WARNING, BUG or sanitizer line.  The
+ * processes, and on a debug kernel lockdep's functions) are forgiven, never
+ * a WARNING, BUG or sanitizer line.  The
  * reaper's line after it names the victim too.
  */
 int kmsg_bad(int fd, bool allow_oom)
 {
 	static regex_t bad, ok, oom_start, oom_end, oom_line, oom_forgive;
 	static bool compiled;
+	static bool in_oom;	/* an OOM report may span two calls */
 	char rec[8192];
-	bool in_oom = false;
 	int nbad = 0;
 	ssize_t n;
 
@@ -292,11 +300,15 @@ int kmsg_bad(int fd, bool allow_oom)
 		regcomp(&bad, bad_re, REG_EXTENDED | REG_NOSUB);
 		regcomp(&ok, ok_re, REG_EXTENDED | REG_NOSUB);
 		regcomp(&oom_start, "invoked oom-killer:", REG_EXTENDED | REG_NOSUB);
-		regcomp(&oom_end, "(Out of memory|Memory cgroup out of memory): Killed process",
+		regcomp(&oom_end, "(Out of memory|Memory cgroup out of memory): Killed process|"
+			"Out of memory and no killable processes",
 			REG_EXTENDED | REG_NOSUB);
 		regcomp(&oom_line, "^oom_reaper: reaped process|^oom-kill:",
 			REG_EXTENDED | REG_NOSUB);
-		regcomp(&oom_forgive, "WARNING|BUG|Oops|KASAN|UBSAN|lockdep|kmemleak|"
+		/* Not "lockdep": a debug kernel's OOM stack dump has frames
+		 * like lockdep_hardirqs_on_prepare; a lockdep report always
+		 * starts with a WARNING line. */
+		regcomp(&oom_forgive, "WARNING|BUG|Oops|KASAN|UBSAN|kmemleak|"
 			"general protection|refcount_t",
 			REG_EXTENDED | REG_NOSUB);
 		compiled = true;
@@ -305,13 +317,20 @@ int kmsg_bad(int fd, bool allow_oom)
 		char *msg;
 
 		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
+		if (n < 0 && errno == EPIPE) {
+			/* Overwritten before we read them: unchecked. */
+			say("kernel log: records lost (the log wrapped)");
+			if (!allow_oom)
+				nbad++;
+			in_oom = false;
+			continue;
+		}
 		if (n <= 0)
 			break;
 		rec[n] = 0;
 		msg = strchr(rec, ';');
 		msg = msg ? msg + 1 : rec;
+		msg[strcspn(msg, "\n")] = 0;	/* continuation lines: dropped */
 		if (allow_oom) {
 			if (!regexec(&oom_start, msg, 0, NULL, 0))
 				in_oom = true;
@@ -325,7 +344,7 @@ int kmsg_bad(int fd, bool allow_oom)
 		if (regexec(&bad, msg, 0, NULL, 0) || !regexec(&ok, msg, 0, NULL, 0))
 			continue;
 		if (nbad++ < 40)
-			say("kernel log: %s", strtok(msg, "\n"));
+			say("kernel log: %s", msg);
 	}
 	return nbad;
 }
@@ -393,6 +412,26 @@ int cap_counter_zero(void)
 	return bad ? -1 : 0;
 }
 
+/*
+ * The module's own system-wide counters (sysfs, where the module has
+ * them): all zero once every container is closed.
+ */
+static void sysfs_totals_zero(const char *phase)
+{
+	static const char *const names[] = { "containers", "pins", "pinned_pages",
+					     "charged_pages" };
+	char path[128];
+
+	for (unsigned int i = 0; i < 4; i++) {
+		long v;
+
+		snprintf(path, sizeof(path), "/sys/class/misc/mempin/stats/%s", names[i]);
+		v = read_long(path);
+		if (v > 0)
+			fail("%s: %s is %ld with every container closed", phase, path, v);
+	}
+}
+
 int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
 		     int64_t pins_before)
 {
@@ -408,6 +447,7 @@ int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
 		fail("%s: module refcnt %ld after the phase", phase, rc);
 	if (vmpin_kb(0) != 0)
 		fail("%s: the fuzzer's own VmPin is %ld kB", phase, vmpin_kb(0));
+	sysfs_totals_zero(phase);
 	cap_counter_zero();
 	held = pins_held(&a, &r);
 	if (held != pins_before)

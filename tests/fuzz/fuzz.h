@@ -6,6 +6,7 @@
  *   storm   processes x threads racing pins against memory changes (storm.c)
  *   limits  two processes racing to the cap and to RLIMIT_MEMLOCK (limits.c)
  *   oom     a pinning process taken by the OOM killer (oom.c)
+ *   memcg   the module's allocations failing in a squeezed memcg (memcg.c)
  * After each: nothing pinned or charged anywhere, rmmod, reload, clean log.
  * No dependency on Check: this must keep working when things go wrong.
  */
@@ -68,6 +69,8 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Records a failure (first one wins, across processes) and goes on. */
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool failed(void);
+/* Next phase: its failures are its own (the summary keeps the first). */
+void fail_reset(void);
 const char *fail_msg(void);
 /* Shared memory for failure reporting; call before forking. */
 void fail_init(void);
@@ -115,6 +118,7 @@ int phase_ioctl(void);
 int phase_storm(void);
 int phase_limits(void);
 int phase_oom(void);
+int phase_memcg(void);
 int storm_exec_child(int argc, char **argv);
 
 #endif

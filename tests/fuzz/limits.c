@@ -13,6 +13,7 @@
  * Both limits must actually be hit (ENOMEM seen), or the race proved nothing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -166,6 +167,26 @@ static int lproc(unsigned int idx, bool rlimit, double deadline)
 	return failed();
 }
 
+static int pinned_fd = -2;
+
+static long read_pinned_pages(void)
+{
+	int fd = pinned_fd;
+	char buf[32];
+	ssize_t n;
+
+	if (fd == -2)
+		fd = pinned_fd = open("/sys/class/misc/mempin/stats/pinned_pages",
+				      O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
 static int round_(bool rlimit, unsigned int secs)
 {
 	double deadline = now_s() + secs;
@@ -181,16 +202,21 @@ static int round_(bool rlimit, unsigned int secs)
 		if (ls->pids[i] == 0)
 			_exit(lproc(i, rlimit, deadline));
 	}
-	/* The parent watches both VmPin too, from outside. */
+	/* The parent watches both VmPin too, from outside; and the module's
+	 * own count of pinned pages against the cap, where it shows it. */
 	while (now_s() < deadline) {
+		long total = read_pinned_pages();
+
+		if (total > CAP_PAGES &&
+		    __atomic_add_fetch(&ls->over_cap, 1, __ATOMIC_RELAXED) <= 5)
+			fail("limits: stats/pinned_pages %ld over max_pinned_pages %d "
+			     "(seed %llu)", total, CAP_PAGES, (unsigned long long)cfg.seed);
 		for (int i = 0; rlimit && i < 2; i++) {
 			long kb = vmpin_kb(ls->pids[i]);
 
 			if (kb >= 0)
 				vm_seen(kb, "(parent's view)");
 		}
-		if (!rlimit)
-			usleep(10000);
 	}
 	for (int i = 0; i < 2; i++) {
 		int st;
@@ -228,5 +254,8 @@ int phase_limits(void)
 	if (!failed())
 		round_(true, half);
 	munmap(ls, sizeof(*ls));
+	if (pinned_fd >= 0)
+		close(pinned_fd);
+	pinned_fd = -2;
 	return failed() ? -1 : 0;
 }

@@ -38,15 +38,16 @@
 enum op { OP_PIN, OP_UNPIN, OP_UNPIN_RANGE, OP_PIN_BATCH, OP_UNPIN_BATCH,
 	  OP_STATS, OP_REPLACE, OP_DUP_CLOSE, OP_FORK, OP_EXEC, OP_MUNMAP,
 	  OP_MREMAP, OP_MPROTECT, OP_DONTNEED, OP_FREE, OP_HUGE, OP_MOVE,
-	  OP_KILL, OP_BATCH_RACE, OP_FILE_SWAP, OP_NR };
+	  OP_KILL, OP_BATCH_RACE, OP_FILE_SWAP, OP_FDINFO, OP_NR };
 static const char *const op_name[] = { "pin", "unpin", "unpin-range",
 	"pin-batch", "unpin-batch", "stats", "replace-container", "dup-close",
 	"fork", "exec", "munmap+mmap", "mremap", "mprotect", "MADV_DONTNEED",
 	"MADV_FREE", "MADV_HUGEPAGE/COLLAPSE", "move_pages",
-	"SIGKILL mid-ioctl", "batch vs mprotect", "anon<->ext4 swap" };
+	"SIGKILL mid-ioctl", "batch vs mprotect", "anon<->ext4 swap",
+	"read fdinfo" };
 /* Weights, out of their sum. */
 static const unsigned int op_weight[] = { 22, 10, 5, 6, 4, 6, 2, 2, 1, 1,
-					  3, 2, 3, 3, 2, 1, 4, 1, 1, 2 };
+					  3, 2, 3, 3, 2, 1, 4, 1, 1, 2, 3 };
 
 #define NERR 6
 static const int err_list[NERR] = { EFAULT, ENOMEM, EBUSY, EAGAIN, ENOENT, EINTR };
@@ -610,6 +611,24 @@ static void do_op(struct rng *r, unsigned int t, enum op op)
 		tlog(t, "map region 3 %s", chance(r, 50) ? "anon" : "ext4 MAP_SHARED");
 		file_swap(r);
 		break;
+	case OP_FDINFO: {
+		/* The module's fdinfo, while the other threads pin and unpin. */
+		char path[64], buf[4096];
+		int f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		tlog(t, "read %s", path);
+		f = open(path, O_RDONLY | O_CLOEXEC);
+		if (f < 0) {
+			ret = -errno;
+			bad(t, op, "open fdinfo", ret);
+			break;
+		}
+		while (read(f, buf, sizeof(buf)) > 0)
+			;
+		close(f);
+		break;
+	}
 	default:
 		break;
 	}

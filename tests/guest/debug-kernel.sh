@@ -34,7 +34,7 @@ debug_kernel_prepare_locked() {
 	[[ -f $DK_TARBALL ]] || die "$DK_TARBALL missing: run sudo make deps"
 	command -v "$cc" >/dev/null || die "$cc missing: run sudo make deps"
 	key="$pkgver $(sha256sum <"$GUEST_DIR/debug-kernel.config" | cut -c1-16)"
-	if [[ -f $DK/env ]] && grep -qxF "KEY='$key'" "$DK/env"; then
+	if [[ -f $DK/env ]] && grep -qxF "$(printf 'KEY=%q' "$key")" "$DK/env"; then
 		# shellcheck source=/dev/null
 		. "$DK/env"
 		[[ ! -f $VMLINUZ ]] || return 0
@@ -55,7 +55,7 @@ debug_kernel_prepare_locked() {
 		while IFS= read -r opt; do
 			grep -qxF "$opt" "$out/.config" || echo "$opt"
 		done)
-	[[ -z $missing ]] || die "debug kernel config lacks:" $missing
+	[[ -z $missing ]] || die "debug kernel config lacks: ${missing//$'\n'/ }"
 	nice -n 19 make -C "$src" O="$out" CC="$cc" -j"$(nproc)" bzImage modules >&2
 	nice -n 19 make -C "$src" O="$out" CC="$cc" -s INSTALL_MOD_PATH="$DK/root" \
 		modules_install >&2
