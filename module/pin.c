@@ -366,19 +366,6 @@ static void mempin_region_put(struct mempin_ctx *ctx,
 }
 
 /*
- * Returns the memory of runs that turned out far fewer than allocated (say
- * a THP range, where 512 pages made one run); up to 512 bytes stay, which
- * a small pin may have taken over from the spare.  Kept if that fails.
- */
-static void mempin_runs_trim(struct mempin_region *pin)
-{
-	if (pin->runs_cap > MEMPIN_SPARE_RUNS &&
-	    (pin->nruns <= MEMPIN_INLINE_RUNS || pin->nruns < pin->runs_cap / 2))
-		mempin_runs_move(pin, max_t(unsigned int, pin->nruns,
-					    MEMPIN_INLINE_RUNS));
-}
-
-/*
  * Pins every page that [addr, addr + len) touches (the range is valid user
  * memory: the caller checked), all or nothing.
  */
@@ -443,7 +430,6 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 			goto out_unpin;
 		charged += covered - shared;
 	}
-	mempin_runs_trim(pin);
 
 	pin->handle = ++ctx->last_handle;
 	mempin_insert(ctx, pin);
