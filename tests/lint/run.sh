@@ -28,18 +28,19 @@ if ! "$checkpatch" --strict --no-tree --quiet --show-types \
 	bad checkpatch
 fi
 
-# Build in a scratch copy so lint never leaves objects in the tree.
+# Build in a scratch copy so lint never leaves objects in the tree; a clean
+# MAKEFLAGS so "make -s lint" cannot silence the CHECK lines counted below.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$top/module" "$top/uapi" "$work/"
 step "W=1 build ($kdir)"
-if ! make -s -C "$kdir" M="$work/module" W=1 modules >"$work/w1.log" 2>&1 ||
+if ! MAKEFLAGS= make -s -C "$kdir" M="$work/module" W=1 modules >"$work/w1.log" 2>&1 ||
 	grep -E 'warning:|error:' "$work/w1.log"; then
 	cat "$work/w1.log"
 	bad "W=1 build"
 fi
 step "sparse (C=2)"
-if ! make -C "$kdir" M="$work/module" C=2 modules >"$work/sparse.log" 2>&1 ||
+if ! MAKEFLAGS= make -C "$kdir" M="$work/module" C=2 modules >"$work/sparse.log" 2>&1 ||
 	grep -E 'warning:|error:' "$work/sparse.log"; then
 	cat "$work/sparse.log"
 	bad sparse
