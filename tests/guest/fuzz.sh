@@ -8,6 +8,10 @@
 # Environment: MEMPIN_TEST_FUZZ_* (tests/fuzz/main.c: seed, phases, sizes;
 # the defaults are CI's short run), MEMPIN_CACHE, MEMPIN_GUEST_TIMEOUT (s,
 # default 3600), MEMPIN_GUEST_VERBOSE=1.
+# The seed: MEMPIN_TEST_FUZZ_SEED if set, "random" for a new one each run,
+# else one derived from the commit checked out, so that a commit fuzzes the
+# same cases here as in CI (and a failure there replays here), while every
+# commit still explores new ones.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -16,5 +20,12 @@ kernel_prepare "$1"
 run_begin "$1" fuzz
 build_module
 make -C "$REPO/tests/fuzz"
+if [[ ${MEMPIN_TEST_FUZZ_SEED:-} == random ]]; then
+	unset MEMPIN_TEST_FUZZ_SEED
+elif [[ -z ${MEMPIN_TEST_FUZZ_SEED:-} ]] &&
+	head=$(git -C "$REPO" rev-parse --short=15 HEAD 2>/dev/null); then
+	export MEMPIN_TEST_FUZZ_SEED=$((16#$head))
+	log "fuzz seed $MEMPIN_TEST_FUZZ_SEED from commit $head"
+fi
 export MEMPIN_TEST_ALLOW_OOM=1
 guest_run "$REPO/tests/fuzz/mempin-fuzz" 3600
