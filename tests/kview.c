@@ -1,22 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kview: what the kernel shows.  See kview.h. */
-#include <check.h>
+/* kview: what the kernel shows.  See kview.h.  No Check: the fuzzer links it. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kview.h"
@@ -87,7 +81,7 @@ static uint64_t vmstat_get(const char *buf, const char *key)
 	return UINT64_MAX;
 }
 
-void kv_pins_read(struct kv_pins *p)
+int kv_pins_get(struct kv_pins *p)
 {
 	static char buf[32768];
 	ssize_t n, off = 0;
@@ -97,15 +91,15 @@ void kv_pins_read(struct kv_pins *p)
 	if (geteuid() == 0)
 		kv_write_file("/proc/sys/vm/stat_refresh", "1");
 	fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "open /proc/vmstat: %s", strerror(errno));
+	if (fd < 0)
+		return -errno;
 	while ((n = read(fd, buf + off, sizeof(buf) - 1 - off)) > 0)
 		off += n;
 	close(fd);
 	buf[off] = 0;
 	p->acquired = vmstat_get(buf, "nr_foll_pin_acquired");
 	p->released = vmstat_get(buf, "nr_foll_pin_released");
-	ck_assert_msg(p->acquired != UINT64_MAX && p->released != UINT64_MAX,
-		      "no nr_foll_pin_* in /proc/vmstat");
+	return p->acquired == UINT64_MAX || p->released == UINT64_MAX ? -ENOENT : 0;
 }
 
 uint64_t kv_pfn(const void *addr)
@@ -153,9 +147,10 @@ long kv_move_n(const void *addr, size_t n, int node, int *status)
 {
 	void **pages = calloc(n, sizeof(*pages));
 	int *nodes = calloc(n, sizeof(*nodes));
-	long r;
+	long r = -ENOMEM;
 
-	ck_assert(pages && nodes);
+	if (!pages || !nodes)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		pages[i] = (char *)((uintptr_t)addr & ~(PG - 1)) + i * PG;
 		nodes[i] = node;
@@ -165,6 +160,7 @@ long kv_move_n(const void *addr, size_t n, int node, int *status)
 		    MPOL_MF_MOVE_);
 	if (r < 0)
 		r = -errno;
+out:
 	free(pages);
 	free(nodes);
 	return r;
@@ -178,7 +174,7 @@ int kv_move(const void *addr, int node)
 	return r < 0 ? (int)r : status;
 }
 
-static long read_long(const char *path)
+long kv_read_long(const char *path)
 {
 	char buf[64];
 	ssize_t n;
@@ -196,7 +192,7 @@ static long read_long(const char *path)
 
 long kv_refcnt(void)
 {
-	return read_long("/sys/module/mempin/refcnt");
+	return kv_read_long("/sys/module/mempin/refcnt");
 }
 
 int kv_module_loaded(void)
@@ -209,7 +205,7 @@ long kv_param_get(const char *name)
 	char path[256];
 
 	snprintf(path, sizeof(path), "/sys/module/mempin/parameters/%s", name);
-	return read_long(path);
+	return kv_read_long(path);
 }
 
 int kv_param_set(const char *name, long value)
@@ -341,116 +337,6 @@ int kv_count_fds(void)
 	return n - 1;	/* the directory's own fd */
 }
 
-/* ---- processes ---- */
-
-void child_start(struct child *c, child_fn fn, void *arg)
-{
-	int up[2], down[2], res[2];
-
-	ck_assert(pipe2(up, O_CLOEXEC) == 0);
-	ck_assert(pipe2(down, O_CLOEXEC) == 0);
-	ck_assert(pipe2(res, O_CLOEXEC) == 0);
-	c->pid = fork();
-	ck_assert_msg(c->pid >= 0, "fork: %s", strerror(errno));
-	if (c->pid == 0) {
-		struct chan ch = { up[1], down[0], res[1] };
-
-		/* A test that fails midway leaves no child holding pins. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-
-		close(up[0]);
-		close(down[1]);
-		close(res[0]);
-		fn(&ch, arg);
-		_exit(0);
-	}
-	close(up[1]);
-	close(down[0]);
-	close(res[1]);
-	c->up_r = up[0];
-	c->down_w = down[1];
-	c->res_r = res[0];
-	c->status = -1;
-}
-
-int child_await(struct child *c)
-{
-	char b;
-	ssize_t n;
-
-	do
-		n = read(c->up_r, &b, 1);
-	while (n < 0 && errno == EINTR);
-	return n == 1 ? 0 : -1;
-}
-
-void child_go(struct child *c)
-{
-	char b = 'g';
-
-	if (write(c->down_w, &b, 1) != 1)
-		return;	/* the child is gone: child_finish() reports it */
-}
-
-int child_finish(struct child *c, char *msg, size_t len)
-{
-	int st;
-	ssize_t n, off = 0;
-
-	close(c->down_w);	/* a child still in ch_sync() fails there */
-	while (waitpid(c->pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			snprintf(msg, len, "waitpid: %s", strerror(errno));
-			return -1;
-		}
-	c->status = st;
-	while (off < (ssize_t)len - 1 &&
-	       (n = read(c->res_r, msg + off, len - 1 - off)) > 0)
-		off += n;
-	msg[off] = 0;
-	close(c->up_r);
-	close(c->res_r);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && off == 0)
-		return 0;
-	if (!off) {
-		if (WIFSIGNALED(st))
-			snprintf(msg, len, "killed by signal %d", WTERMSIG(st));
-		else
-			snprintf(msg, len, "exit status %d", WEXITSTATUS(st));
-	}
-	return -1;
-}
-
-void ch_sync(struct chan *ch)
-{
-	char b = 'r';
-	ssize_t n;
-
-	if (write(ch->up_w, &b, 1) != 1)
-		_exit(3);
-	do
-		n = read(ch->down_r, &b, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		_exit(4);	/* parent gave up */
-}
-
-void ch_fail(struct chan *ch, const char *file, int line, const char *fmt, ...)
-{
-	char buf[1024];
-	int n;
-	va_list ap;
-
-	n = snprintf(buf, sizeof(buf), "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-	va_end(ap);
-	n = (int)strlen(buf);
-	if (write(ch->res_w, buf, n) != n)
-		_exit(2);
-	_exit(1);
-}
-
 int drop_root(uid_t uid, gid_t gid, long memlock)
 {
 	struct rlimit rl = { (rlim_t)memlock, (rlim_t)memlock };
@@ -464,20 +350,4 @@ int drop_root(uid_t uid, gid_t gid, long memlock)
 	if (setresuid(uid, uid, uid))
 		return -errno;
 	return 0;
-}
-
-void *xmap(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	ck_assert_msg(p != MAP_FAILED, "mmap %zu: %s", len, strerror(errno));
-	madvise(p, len, MADV_NOHUGEPAGE);
-	memset(p, 0x5a, len);
-	return p;
-}
-
-void xunmap(void *p, size_t len)
-{
-	ck_assert(munmap(p, len) == 0);
 }

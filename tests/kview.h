@@ -6,9 +6,9 @@
  * reference count and parameters (/sys/module/mempin), the kernel log
  * (/dev/kmsg), smaps.
  *
- * Also process helpers (children that report failures through a pipe, and
- * dropping root).  Independent of both <linux/mempin.h> and libmempin's
- * <mempin.h>, so every test file may include it.
+ * Also dropping root.  Independent of both <linux/mempin.h> and libmempin's
+ * <mempin.h>, so every test file may include it, and of Check, so the
+ * fuzzer (tests/fuzz) shares it; the asserting forms are in checked.h.
  */
 #ifndef MEMPIN_TESTS_KVIEW_H
 #define MEMPIN_TESTS_KVIEW_H
@@ -32,7 +32,7 @@ struct kv_pins {
 	uint64_t acquired;
 	uint64_t released;
 };
-void kv_pins_read(struct kv_pins *p);
+int kv_pins_get(struct kv_pins *p);	/* 0 or -errno */
 /* Deltas since *before. */
 #define KV_ACQ(before, after) ((after).acquired - (before).acquired)
 #define KV_REL(before, after) ((after).released - (before).released)
@@ -56,6 +56,8 @@ int kv_move(const void *addr, int node);
  * status.  Returns the syscall's return value (or -errno). */
 long kv_move_n(const void *addr, size_t n, int node, int *status);
 
+/* The number a sysfs-style file starts with, or -1 if it cannot be read. */
+long kv_read_long(const char *path);
 /* /sys/module/mempin/refcnt, or -1 if the module is not loaded. */
 long kv_refcnt(void);
 int kv_module_loaded(void);
@@ -85,55 +87,10 @@ int kv_count_fds(void);
 
 /* ---- processes ---- */
 
-/* Child's end: report a failure (and _exit(1)), or meet the parent. */
-struct chan {
-	int up_w;	/* child -> parent sync */
-	int down_r;	/* parent -> child sync */
-	int res_w;	/* failure message */
-};
-struct child {
-	pid_t pid;
-	int up_r;
-	int down_w;
-	int res_r;
-	int status;	/* wait status after child_finish() */
-};
-typedef void (*child_fn)(struct chan *ch, void *arg);
-
-/* Forks; the child runs fn(ch, arg) and _exit(0)s when it returns. */
-void child_start(struct child *c, child_fn fn, void *arg);
-/* Waits until the child calls ch_sync(); 0, or -1 if it exited first. */
-int child_await(struct child *c);
-/* Lets a child waiting in ch_sync() go on. */
-void child_go(struct child *c);
-/* Waits for the child; returns 0 if it exited 0, else fills msg. */
-int child_finish(struct child *c, char *msg, size_t len);
-
-void ch_sync(struct chan *ch);
-__attribute__((noreturn, format(printf, 4, 5)))
-void ch_fail(struct chan *ch, const char *file, int line, const char *fmt, ...);
-
-#define CREQ(ch, cond) \
-	do { if (!(cond)) ch_fail((ch), __FILE__, __LINE__, "%s", #cond); } while (0)
-#define CREQ_EQ(ch, a, b) \
-	do { long long _a = (long long)(a), _b = (long long)(b); \
-	     if (_a != _b) ch_fail((ch), __FILE__, __LINE__, \
-			"%s == %s: %lld != %lld", #a, #b, _a, _b); } while (0)
-
-/* Parent side: run the child to its end and assert it passed. */
-#define CHILD_OK(c) \
-	do { char _m[1024]; int _r = child_finish((c), _m, sizeof(_m)); \
-	     ck_assert_msg(_r == 0, "child failed: %s", _m); } while (0)
-
 /* In a (child) process: RLIMIT_MEMLOCK = memlock bytes (soft and hard),
  * no supplementary groups, gid, uid: no capabilities left.  0 or -errno. */
 int drop_root(uid_t uid, gid_t gid, long memlock);
 /* CapEff of this process. */
 uint64_t kv_capeff(void);
-
-/* mmap helpers for the test process: anonymous private read-write memory,
- * touched (faulted in), THP disabled.  ck_assert on failure. */
-void *xmap(size_t len);
-void xunmap(void *p, size_t len);
 
 #endif

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* rawio: the mempin ioctls issued directly.  See rawio.h. */
-#include <check.h>
+/* rawio: the mempin ioctls issued directly.  See rawio.h.  No Check: the fuzzer links it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -14,19 +13,6 @@ int mp_open(void)
 	int fd = open(MEMPIN_DEV, O_RDWR | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
-}
-
-int xmp_open(void)
-{
-	int fd = mp_open();
-
-	ck_assert_msg(fd >= 0, "open %s: %s", MEMPIN_DEV, strerror(-fd));
-	return fd;
-}
-
-void xclose(int fd)
-{
-	ck_assert_msg(close(fd) == 0, "close: %s", strerror(errno));
 }
 
 int mp_ioctl(int fd, unsigned long cmd, void *arg)
@@ -122,37 +108,4 @@ int mp_unpin_batch(int fd, uint64_t *h, unsigned int count, unsigned int *done)
 	if (done)
 		*done = b.done;
 	return ret;
-}
-
-uint64_t xpin(int fd, const void *addr, size_t len, unsigned int flags)
-{
-	uint64_t h = 0;
-	int r = mp_pin(fd, addr, len, flags, &h, NULL);
-
-	ck_assert_msg(r == 0, "pin %p+%zu flags %#x: %s", addr, len, flags,
-		      strerror(-r));
-	ck_assert_uint_ne(h, 0);
-	return h;
-}
-
-void xunpin(int fd, uint64_t handle)
-{
-	int r = mp_unpin(fd, handle);
-
-	ck_assert_msg(r == 0, "unpin %llu: %s", (unsigned long long)handle,
-		      strerror(-r));
-}
-
-void xstats(int fd, struct mempin_stats_arg *st)
-{
-	int r = mp_stats(fd, st);
-
-	ck_assert_msg(r == 0, "stats: %s", strerror(-r));
-}
-
-void xinfo(int fd, struct mempin_info_arg *info)
-{
-	int r = mp_info(fd, info);
-
-	ck_assert_msg(r == 0, "info: %s", strerror(-r));
 }

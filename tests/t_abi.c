@@ -13,7 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "rawio.h"
+#include "checked.h"
 #include "suites.h"
 
 /* The six ioctls and their first published (v1) sizes. */

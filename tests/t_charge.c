@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "rawio.h"
+#include "checked.h"
 #include "suites.h"
 
 #define CAP_IPC_LOCK_BIT 14

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "mempin.h"	/* libmempin's, from lib/ */
-#include "kview.h"
+#include "checked.h"
 #include "suites.h"
 
 #define SENTINEL 4242

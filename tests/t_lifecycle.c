@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rawio.h"
+#include "checked.h"
 #include "suites.h"
 
 /* All six ioctls from another address space: EPERM, whatever the args. */

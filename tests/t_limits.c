@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rawio.h"
+#include "checked.h"
 #include "suites.h"
 
 #define LIMIT		600	/* pages */

@@ -15,7 +15,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "rawio.h"
+#include "checked.h"
 #include "suites.h"
 
 #define HPAGE (2UL << 20)

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "rawio.h"
+#include "checked.h"
 #include "suites.h"
 
 #define STATS_DIR "/sys/class/misc/mempin/stats/"

@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "rawio.h"
+#include "checked.h"
 #include "suites.h"
 
 static int delete_module(void)

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* mempin-fuzz: reporting, raw ioctls, kernel views, module reload. */
+/* mempin-fuzz: reporting, the kernel log, module reload, end-of-phase checks. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -18,7 +15,6 @@
 #include "fuzz.h"
 
 struct fuzz_cfg cfg;
-uint64_t ioctl_calls;
 int phase_kmsg_fd = -1;
 
 /* ---- reporting ---- */
@@ -93,182 +89,22 @@ double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- raw ioctls ---- */
-
-int mp_open(void)
-{
-	int fd = open(DEV, O_RDWR | O_CLOEXEC);
-
-	return fd < 0 ? -errno : fd;
-}
-
-long mp_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	__atomic_add_fetch(&ioctl_calls, 1, __ATOMIC_RELAXED);
-	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
-}
-
-int mp_pin(int fd, uint64_t addr, uint64_t len, uint32_t flags, uint64_t *h)
-{
-	struct mempin_pin_arg p = { .size = sizeof(p), .flags = flags,
-				    .addr = addr, .len = len };
-	int r = mp_ioctl(fd, MEMPIN_IOC_PIN, &p);
-
-	if (!r && h)
-		*h = p.handle;
-	return r;
-}
-
-int mp_unpin(int fd, uint64_t h)
-{
-	struct mempin_unpin_arg u = { .size = sizeof(u), .handle = h };
-
-	return mp_ioctl(fd, MEMPIN_IOC_UNPIN, &u);
-}
-
-int mp_unpin_range(int fd, uint64_t addr, uint64_t len)
-{
-	struct mempin_unpin_arg u = { .size = sizeof(u),
-				      .flags = MEMPIN_UNPIN_BY_RANGE,
-				      .addr = addr, .len = len };
-
-	return mp_ioctl(fd, MEMPIN_IOC_UNPIN, &u);
-}
-
-int mp_stats(int fd, struct mempin_stats_arg *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->size = sizeof(*st);
-	return mp_ioctl(fd, MEMPIN_IOC_STATS, st);
-}
-
-int mp_info(int fd, struct mempin_info_arg *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	return mp_ioctl(fd, MEMPIN_IOC_INFO, info);
-}
-
 /* ---- kernel views ---- */
-
-static long status_num(pid_t pid, const char *key)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), pid ? "/proc/%d/status" : "/proc/self/status",
-		 (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return val;
-}
-
-long vmpin_kb(pid_t pid)
-{
-	return status_num(pid, "VmPin");
-}
-
-int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
 
 int64_t pins_held(uint64_t *acq, uint64_t *rel)
 {
-	char line[256];
-	uint64_t a = 0, r = 0;
-	FILE *f;
+	struct kv_pins p;
 
-	write_file("/proc/sys/vm/stat_refresh", "1");
-	f = fopen("/proc/vmstat", "re");
-	if (!f)
+	if (kv_pins_get(&p))
 		return INT64_MIN;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "nr_foll_pin_acquired ", 21))
-			a = strtoull(line + 21, NULL, 10);
-		else if (!strncmp(line, "nr_foll_pin_released ", 21))
-			r = strtoull(line + 21, NULL, 10);
-	}
-	fclose(f);
 	if (acq)
-		*acq = a;
+		*acq = p.acquired;
 	if (rel)
-		*rel = r;
-	return (int64_t)(a - r);
-}
-
-static long read_long(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
-long refcnt(void)
-{
-	return read_long("/sys/module/mempin/refcnt");
-}
-
-#define PARAM "/sys/module/mempin/parameters/max_pinned_pages"
-long param_get(void)
-{
-	return read_long(PARAM);
-}
-
-int param_set(unsigned long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%lu", v);
-	return write_file(PARAM, buf);
-}
-
-int move_page(void *addr, int node)
-{
-	void *pages[1] = { addr };
-	int nodes[1] = { node }, status[1] = { -1 };
-
-	if (syscall(SYS_move_pages, 0, 1UL, pages, nodes, status, 2 /* MOVE */))
-		return -errno;
-	return status[0];
+		*rel = p.released;
+	return (int64_t)(p.acquired - p.released);
 }
 
 /* ---- kernel log ---- */
-
-int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	lseek(fd, 0, SEEK_END);
-	return fd;
-}
 
 static const char *bad_re =
 	"WARNING|BUG|Oops|Call Trace|general protection|KASAN|UBSAN|"
@@ -358,7 +194,7 @@ int module_reload(void)
 
 	if (syscall(SYS_delete_module, "mempin", O_NONBLOCK)) {
 		r = -errno;
-		fail("rmmod mempin: %s (refcnt %ld)", strerror(errno), refcnt());
+		fail("rmmod mempin: %s (refcnt %ld)", strerror(errno), kv_refcnt());
 		return r;
 	}
 	if (!path || !*path) {
@@ -374,8 +210,8 @@ int module_reload(void)
 		return r;
 	}
 	close(fd);
-	if (chown(DEV, 0, 1000) || chmod(DEV, 0660)) {
-		fail("chown/chmod %s: %s", DEV, strerror(errno));
+	if (chown(MEMPIN_DEV, 0, 1000) || chmod(MEMPIN_DEV, 0660)) {
+		fail("chown/chmod %s: %s", MEMPIN_DEV, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -390,14 +226,14 @@ int cap_counter_zero(void)
 	uint64_t h;
 
 	if (fd < 0 || m == MAP_FAILED) {
-		fail("cap check: open %s / mmap: %s", DEV, strerror(-fd));
+		fail("cap check: open %s / mmap: %s", MEMPIN_DEV, strerror(-fd));
 		return -1;
 	}
-	param_set(N);
-	r1 = mp_pin(fd, (uintptr_t)m, N * PG, 0, &h);
+	kv_param_set("max_pinned_pages", N);
+	r1 = mp_pin(fd, m, N * PG, 0, &h, NULL);
 	if (!r1)
-		r2 = mp_pin(fd, (uintptr_t)m + N * PG, PG, 0, &h);
-	param_set(0);
+		r2 = mp_pin(fd, m + N * PG, PG, 0, &h, NULL);
+	kv_param_set("max_pinned_pages", 0);
 	if (r1) {
 		fail("global pinned counter not zero: with max_pinned_pages=%d, "
 		     "a pin of %d pages failed: %s", N, N, strerror(-r1));
@@ -426,7 +262,7 @@ static void sysfs_totals_zero(const char *phase)
 		long v;
 
 		snprintf(path, sizeof(path), "/sys/class/misc/mempin/stats/%s", names[i]);
-		v = read_long(path);
+		v = kv_read_long(path);
 		if (v > 0)
 			fail("%s: %s is %ld with every container closed", phase, path, v);
 	}
@@ -435,18 +271,18 @@ static void sysfs_totals_zero(const char *phase)
 int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
 		     int64_t pins_before)
 {
-	uint64_t a, r;
+	uint64_t a = 0, r = 0;
 	int64_t held;
 	long rc;
 	int nbad, bad0 = failed();
 
 	/* Releases run at the last fput, maybe a little after exit. */
-	for (int i = 0; i < 100 && (rc = refcnt()) > 0; i++)
+	for (int i = 0; i < 100 && (rc = kv_refcnt()) > 0; i++)
 		usleep(100000);
 	if (rc != 0)
 		fail("%s: module refcnt %ld after the phase", phase, rc);
-	if (vmpin_kb(0) != 0)
-		fail("%s: the fuzzer's own VmPin is %ld kB", phase, vmpin_kb(0));
+	if (kv_vmpin_kb(0) != 0)
+		fail("%s: the fuzzer's own VmPin is %ld kB", phase, kv_vmpin_kb(0));
 	sysfs_totals_zero(phase);
 	cap_counter_zero();
 	held = pins_held(&a, &r);
@@ -463,14 +299,4 @@ int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
 	    phase, (long long)held, (unsigned long long)a, (unsigned long long)r,
 	    nbad, failed() && !bad0 ? "FAILED" : "ok");
 	return failed() && !bad0 ? -1 : 0;
-}
-
-int drop_root(uid_t uid, gid_t gid, unsigned long memlock)
-{
-	struct rlimit rl = { memlock, memlock };
-
-	if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
-	    setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
-		return -errno;
-	return 0;
 }

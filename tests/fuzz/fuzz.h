@@ -20,8 +20,7 @@
 #include <sys/types.h>
 #include <linux/mempin.h>
 
-#define PG 4096UL
-#define DEV "/dev/mempin"
+#include "../rawio.h"
 
 /* ---- configuration (environment MEMPIN_TEST_FUZZ_*, see main.c) ---- */
 struct fuzz_cfg {
@@ -76,30 +75,13 @@ const char *fail_msg(void);
 void fail_init(void);
 double now_s(void);
 
-/* ---- raw ioctls ---- */
-int mp_open(void);				/* fd or -errno */
-long mp_ioctl(int fd, unsigned long cmd, void *arg); /* 0 or -errno */
-int mp_pin(int fd, uint64_t addr, uint64_t len, uint32_t flags, uint64_t *h);
-int mp_unpin(int fd, uint64_t h);
-int mp_unpin_range(int fd, uint64_t addr, uint64_t len);
-int mp_stats(int fd, struct mempin_stats_arg *st);
-int mp_info(int fd, struct mempin_info_arg *info);
-extern uint64_t ioctl_calls;			/* this process */
-
-/* ---- kernel views ---- */
-long vmpin_kb(pid_t pid);			/* -1 if unreadable */
-/* nr_foll_pin_acquired - nr_foll_pin_released after stat_refresh. */
+/* ---- raw ioctls and kernel views: ../rawio.h, ../kview.h ---- */
+/* nr_foll_pin_acquired - nr_foll_pin_released, INT64_MIN if unreadable. */
 int64_t pins_held(uint64_t *acq, uint64_t *rel);
-long refcnt(void);				/* -1 if not loaded */
-long param_get(void);				/* max_pinned_pages */
-int param_set(unsigned long v);
-int write_file(const char *path, const char *s);
-int move_page(void *addr, int node);		/* status or -errno */
 
 /* /dev/kmsg: where a phase starts; what bad it logged since. */
-int kmsg_open(void);
 extern int phase_kmsg_fd;			/* of the running phase */
-/* Bad records since kmsg_open (printed); OOM reports allowed if allow_oom. */
+/* Bad records since kv_kmsg_open (printed); OOM reports allowed if allow_oom. */
 int kmsg_bad(int fd, bool allow_oom);
 
 /* Module: rmmod (must succeed), insmod $MEMPIN_MODULE, fix /dev/mempin. */
@@ -110,9 +92,6 @@ int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
 /* The global cap counter is zero: with max_pinned_pages = n, n pages pin
  * and n + 1 do not.  Leaves the cap at 0. */
 int cap_counter_zero(void);
-
-/* drop to uid/gid with RLIMIT_MEMLOCK = memlock bytes, no caps. */
-int drop_root(uid_t uid, gid_t gid, unsigned long memlock);
 
 int phase_ioctl(void);
 int phase_storm(void);

@@ -553,7 +553,7 @@ static void check_model(const char *when)
 	struct mempin_stats_arg s;
 	int r = mp_stats(fd, &s);
 	uint64_t pages = model_pages(), charged = model_charged();
-	long vm = vmpin_kb(0);
+	long vm = kv_vmpin_kb(0);
 
 	if (r || s.pins != npins || s.pages != pages || s.charged_pages != charged ||
 	    vm != (long)(charged * (PG / 1024))) {
@@ -571,15 +571,15 @@ static int reopen(void)
 	if (fd >= 0) {
 		check_model("before close");
 		close(fd);
-		if (vmpin_kb(0) != 0) {
-			fail("ioctl: VmPin %ld kB after close", vmpin_kb(0));
+		if (kv_vmpin_kb(0) != 0) {
+			fail("ioctl: VmPin %ld kB after close", kv_vmpin_kb(0));
 			replay_hint();
 		}
 	}
 	model_reset();
 	fd = mp_open();
 	if (fd < 0) {
-		fail("open %s: %s", DEV, strerror(-fd));
+		fail("open %s: %s", MEMPIN_DEV, strerror(-fd));
 		return -1;
 	}
 	st.resets++;
@@ -1170,9 +1170,9 @@ int phase_ioctl(void)
 					    t - t0 >= cfg.ioctl_secs))
 				break;
 			if (t - last_print >= 30) {
-				say("ioctl: %llu cases, %llu ioctls, %.0f s",
+				say("ioctl: %llu cases, %llu fuzzed ioctls, %.0f s",
 				    (unsigned long long)case_no,
-				    (unsigned long long)ioctl_calls, t - t0);
+				    (unsigned long long)st.ioctls, t - t0);
 				last_print = t;
 			}
 		}
@@ -1209,9 +1209,8 @@ int phase_ioctl(void)
 		close(fd);
 		fd = -1;
 	}
-	say("ioctl: %llu cases, %llu ioctls (%llu fuzzed) in %.1f s, %llu containers",
-	    (unsigned long long)st.cases, (unsigned long long)ioctl_calls,
-	    (unsigned long long)st.ioctls, now_s() - t0, (unsigned long long)st.resets);
+	say("ioctl: %llu cases, %llu fuzzed ioctls in %.1f s, %llu containers",
+	    (unsigned long long)st.cases, (unsigned long long)st.ioctls, now_s() - t0, (unsigned long long)st.resets);
 	say("ioctl: cases: PIN %llu, UNPIN %llu, PIN_BATCH %llu, UNPIN_BATCH %llu, "
 	    "STATS %llu, INFO %llu, bad cmd %llu; pins made %llu, batch entries done %llu",
 	    (unsigned long long)st.by_kind[0], (unsigned long long)st.by_kind[1],

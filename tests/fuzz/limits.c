@@ -63,8 +63,8 @@ static void *lthread_main(void *p)
 		} else {
 			uint64_t pages = 1 + below(&r, chance(&r, 50) ? 40 : 300);
 			uint64_t first = below(&r, REGION_PAGES - pages), h;
-			int ret = mp_pin(a->fd, (uintptr_t)a->mem + first * PG,
-					 pages * PG, 0, &h);
+			int ret = mp_pin(a->fd, (char *)a->mem + first * PG,
+					 pages * PG, 0, &h, NULL);
 			int64_t sum;
 
 			if (ret == -ENOMEM) {
@@ -115,7 +115,7 @@ static void *monitor_main(void *p)
 	double deadline = *(double *)p;
 
 	while (!ls->stop && now_s() < deadline + 1)
-		vm_seen(vmpin_kb(0), "own");
+		vm_seen(kv_vmpin_kb(0), "own");
 	return NULL;
 }
 
@@ -157,13 +157,13 @@ static int lproc(unsigned int idx, bool rlimit, double deadline)
 		mp_stats(fds[i], &st);
 		sum += st.charged_pages;
 	}
-	vm = vmpin_kb(0);
+	vm = kv_vmpin_kb(0);
 	if (vm != sum * (long)(PG / 1024))
 		fail("limits: p%u: VmPin %ld kB, containers charged %ld pages", idx, vm, sum);
 	close(fds[0]);
 	close(fds[1]);
-	if (vmpin_kb(0) != 0)
-		fail("limits: p%u: VmPin %ld kB after close", idx, vmpin_kb(0));
+	if (kv_vmpin_kb(0) != 0)
+		fail("limits: p%u: VmPin %ld kB after close", idx, kv_vmpin_kb(0));
 	return failed();
 }
 
@@ -193,7 +193,7 @@ static int round_(bool rlimit, unsigned int secs)
 	int bad = 0;
 
 	memset(ls, 0, sizeof(*ls));
-	if (param_set(CAP_PAGES)) {
+	if (kv_param_set("max_pinned_pages", CAP_PAGES)) {
 		fail("limits: cannot set max_pinned_pages");
 		return -1;
 	}
@@ -212,7 +212,7 @@ static int round_(bool rlimit, unsigned int secs)
 			fail("limits: stats/pinned_pages %ld over max_pinned_pages %d "
 			     "(seed %llu)", total, CAP_PAGES, (unsigned long long)cfg.seed);
 		for (int i = 0; rlimit && i < 2; i++) {
-			long kb = vmpin_kb(ls->pids[i]);
+			long kb = kv_vmpin_kb(ls->pids[i]);
 
 			if (kb >= 0)
 				vm_seen(kb, "(parent's view)");
@@ -224,7 +224,7 @@ static int round_(bool rlimit, unsigned int secs)
 		waitpid(ls->pids[i], &st, 0);
 		bad += !WIFEXITED(st) || WEXITSTATUS(st);
 	}
-	param_set(0);
+	kv_param_set("max_pinned_pages", 0);
 	say("limits: %s: %llu pins, %llu ENOMEM, cap exceeded %llu times; "
 	    "VmPin checks %llu, max %llu pages of %d, over %llu times",
 	    rlimit ? "RLIMIT_MEMLOCK (uid 1000) + cap" : "cap (root)",

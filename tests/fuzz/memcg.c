@@ -37,20 +37,10 @@
 
 static long cg_read(const char *file)
 {
-	char path[128], buf[64];
-	ssize_t n;
-	int fd;
+	char path[128];
 
 	snprintf(path, sizeof(path), GRP "/%s", file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
+	return kv_read_long(path);
 }
 
 static int cg_max(long bytes)
@@ -58,9 +48,9 @@ static int cg_max(long bytes)
 	char v[32];
 
 	if (bytes < 0)
-		return write_file(GRP "/memory.max", "max");
+		return kv_write_file(GRP "/memory.max", "max");
 	snprintf(v, sizeof(v), "%ld", bytes);
-	return write_file(GRP "/memory.max", v);
+	return kv_write_file(GRP "/memory.max", v);
 }
 
 struct tally {
@@ -74,7 +64,7 @@ static void check_consistent(int fd, uint64_t pins, uint64_t pages, const char *
 			     bool vmpin)
 {
 	struct mempin_stats_arg st;
-	long vm = vmpin ? vmpin_kb(0) : -2;
+	long vm = vmpin ? kv_vmpin_kb(0) : -2;
 
 	if (mp_stats(fd, &st) || st.pins != pins || st.pages != pages ||
 	    (vmpin && vm != (long)(st.charged_pages * (PG / 1024))))
@@ -104,8 +94,8 @@ static int child(struct tally *t)
 	int fd, r, balloon;
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_file(GRP "/cgroup.procs", pid) ||
-	    write_file("/proc/self/oom_score_adj", "-1000"))
+	if (kv_write_file(GRP "/cgroup.procs", pid) ||
+	    kv_write_file("/proc/self/oom_score_adj", "-1000"))
 		return 2;
 	scat = mmap(NULL, SCATTER * PG, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -118,8 +108,8 @@ static int child(struct tally *t)
 		scat[i * PG] = 1;
 	fd = mp_open();
 	balloon = memfd_create("balloon", MFD_CLOEXEC);
-	if (fd < 0 || balloon < 0 || mp_pin(fd, (uintptr_t)sh, SHARED * PG, 0, &h1) ||
-	    mp_pin(fd, (uintptr_t)sh, SHARED * PG, 0, &h2))
+	if (fd < 0 || balloon < 0 || mp_pin(fd, sh, SHARED * PG, 0, &h1, NULL) ||
+	    mp_pin(fd, sh, SHARED * PG, 0, &h2, NULL))
 		return 4;
 	memset(page, 0x5a, sizeof(page));
 	/*
@@ -158,7 +148,7 @@ static int child(struct tally *t)
 		else
 			fail("memcg: open: %s", strerror(-extra));
 		t->tries[1]++;
-		r = mp_pin(fd, (uintptr_t)scat, SCATTER * PG, 0, &h);
+		r = mp_pin(fd, scat, SCATTER * PG, 0, &h, NULL);
 		if (!r) {
 			if (mp_unpin(fd, h))
 				fail("memcg: unpin of the scattered pin failed");
@@ -169,7 +159,7 @@ static int child(struct tally *t)
 		}
 		check_consistent(fd, pins, pages, "after the scattered pin", false);
 		t->tries[2]++;
-		r = mp_pin(fd, (uintptr_t)sh, SHARED * PG, 0, &h);
+		r = mp_pin(fd, sh, SHARED * PG, 0, &h, NULL);
 		have_h = !r;
 		if (!r) {
 			pins++;
@@ -197,15 +187,15 @@ static int child(struct tally *t)
 			fail("memcg: emptying the balloon: %s", strerror(errno));
 		if (r == 0 && have_h)
 			h1 = h;
-		else if (r == 0 && mp_pin(fd, (uintptr_t)sh, SHARED * PG, 0, &h1))
+		else if (r == 0 && mp_pin(fd, sh, SHARED * PG, 0, &h1, NULL))
 			fail("memcg: re-pin with no limit failed");
 		else if (r != 0 && have_h && mp_unpin(fd, h))
 			fail("memcg: unpin with no limit failed");
 		check_consistent(fd, 2, 2 * SHARED, "back to two pins", true);
 	}
 	close(fd);
-	if (vmpin_kb(0) != 0)
-		fail("memcg: VmPin %ld kB after close", vmpin_kb(0));
+	if (kv_vmpin_kb(0) != 0)
+		fail("memcg: VmPin %ld kB after close", kv_vmpin_kb(0));
 	return failed();
 }
 
@@ -224,7 +214,7 @@ int phase_memcg(void)
 			return 0;
 		}
 	}
-	if (write_file(CG "/cgroup.subtree_control", "+memory") ||
+	if (kv_write_file(CG "/cgroup.subtree_control", "+memory") ||
 	    (mkdir(GRP, 0755) && errno != EEXIST)) {
 		say("memcg: no memory controller (%s): phase skipped", strerror(errno));
 		return 0;
@@ -233,7 +223,7 @@ int phase_memcg(void)
 	    STEPS, STEPS - 1);
 	memset(t, 0, sizeof(*t));	/* no first touch at the limit */
 	/* Fewer lines per memcg OOM report; restored below. */
-	write_file("/proc/sys/vm/oom_dump_tasks", "0");
+	kv_write_file("/proc/sys/vm/oom_dump_tasks", "0");
 	pid = fork();
 	if (pid == 0)
 		_exit(child(t));
@@ -244,7 +234,7 @@ int phase_memcg(void)
 		usleep(2000);
 	}
 	nbad += kmsg_bad(phase_kmsg_fd, true);
-	write_file("/proc/sys/vm/oom_dump_tasks", "1");
+	kv_write_file("/proc/sys/vm/oom_dump_tasks", "1");
 	if (nbad)
 		fail("memcg: %d bad kernel log lines", nbad);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))

@@ -44,7 +44,7 @@ static void victim(bool inside_gup, int report)
 	int fd = mp_open();
 	char msg[128];
 
-	write_file("/proc/self/oom_score_adj", "1000");
+	kv_write_file("/proc/self/oom_score_adj", "1000");
 	if (fd < 0)
 		_exit(40);
 	while (pinned < target) {
@@ -52,12 +52,12 @@ static void victim(bool inside_gup, int report)
 		void *m = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
-		if (m == MAP_FAILED || mp_pin(fd, (uintptr_t)m, n * PG, 0, &h))
+		if (m == MAP_FAILED || mp_pin(fd, m, n * PG, 0, &h, NULL))
 			_exit(41);
 		pinned += n;
 	}
 	snprintf(msg, sizeof(msg), "pinned %llu pages, VmPin %ld kB",
-		 (unsigned long long)pinned, vmpin_kb(0));
+		 (unsigned long long)pinned, kv_vmpin_kb(0));
 	if (write(report, msg, strlen(msg) + 1) < 0)
 		_exit(42);
 	if (inside_gup) {
@@ -69,7 +69,7 @@ static void victim(bool inside_gup, int report)
 
 		if (m == MAP_FAILED)
 			_exit(43);
-		r = mp_pin(fd, (uintptr_t)m, n * PG, 0, &h);
+		r = mp_pin(fd, m, n * PG, 0, &h, NULL);
 		/* Survived: it must have failed cleanly (ENOMEM, EINTR...). */
 		_exit(r ? 44 : 45);
 	}
@@ -110,21 +110,21 @@ static int one(bool inside_gup)
 		fail("oom %s: no OOM kill in 600 s", inside_gup ? "B" : "A");
 		return -1;
 	}
-	for (int i = 0; i < 50 && refcnt() > 0; i++)
+	for (int i = 0; i < 50 && kv_refcnt() > 0; i++)
 		usleep(100000);
 	avail1 = meminfo_kb("MemAvailable");
 	say("oom %s: victim %s; it %s after %.1f s; MemAvailable %ld -> %ld MiB, "
 	    "refcnt %ld", inside_gup ? "B (inside GUP)" : "A (faulting after pinning)",
 	    msg, WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exited", now_s() - t0,
-	    avail0 / 1024, avail1 / 1024, refcnt());
+	    avail0 / 1024, avail1 / 1024, kv_refcnt());
 	if (!inside_gup && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
 		fail("oom A: victim status %#x, not killed by SIGKILL", st);
 	/* B: killed, or GUP gave up with an errno (exit 44); never pinned. */
 	if (inside_gup && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) &&
 	    !(WIFEXITED(st) && WEXITSTATUS(st) == 44))
 		fail("oom B: victim status %#x (45: the oversized pin succeeded)", st);
-	if (refcnt() != 0)
-		fail("oom: refcnt %ld after the victim died", refcnt());
+	if (kv_refcnt() != 0)
+		fail("oom: refcnt %ld after the victim died", kv_refcnt());
 	if (avail1 < avail0 - 128 * 1024)
 		fail("oom: MemAvailable %ld MiB after, %ld before: memory not returned",
 		     avail1 / 1024, avail0 / 1024);
@@ -135,7 +135,7 @@ int phase_oom(void)
 {
 	int64_t before = pins_held(NULL, NULL);
 
-	write_file("/proc/self/oom_score_adj", "-1000");
+	kv_write_file("/proc/self/oom_score_adj", "-1000");
 	if (one(false) == 0) {
 		if (pins_held(NULL, NULL) != before)
 			fail("oom A: pins held %lld, %lld before",
@@ -144,6 +144,6 @@ int phase_oom(void)
 	}
 	if (!failed())
 		one(true);
-	write_file("/proc/self/oom_score_adj", "0");
+	kv_write_file("/proc/self/oom_score_adj", "0");
 	return failed() ? -1 : 0;
 }

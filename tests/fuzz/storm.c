@@ -219,12 +219,12 @@ static void child_in_fork(int slotfd, uint64_t addr)
 
 	if (r != -EPERM)
 		code = 10;
-	if (mp_pin(slotfd, addr, PG, 0, &h) != -EPERM)
+	if (mp_pin(slotfd, (void *)addr, PG, 0, &h, NULL) != -EPERM)
 		code = 11;
 	fd = mp_open();
 	if (fd >= 0) {
 		/* Exits holding the pin: release runs in exit. */
-		r = mp_pin(fd, addr & ~(PG - 1), PG, 0, &h);
+		r = mp_pin(fd, (void *)(addr & ~(PG - 1)), PG, 0, &h, NULL);
 		if (!pin_errno_ok(r))
 			code = 12;
 	}
@@ -264,10 +264,10 @@ static void *kill_child_thread(void *p)
 	uint64_t h;
 
 	for (;;) {
-		if (mp_pin(fd, (uintptr_t)m, 16UL << 20, 0, &h) == 0)
+		if (mp_pin(fd, m, 16UL << 20, 0, &h, NULL) == 0)
 			mp_unpin(fd, h);
 		mp_stats(fd, &st);
-		mp_unpin_range(fd, (uintptr_t)m, PG);
+		mp_unpin_range(fd, m, PG);
 	}
 	return NULL;
 }
@@ -369,7 +369,7 @@ static void do_op(struct rng *r, unsigned int t, enum op op)
 		pick_range(r, &addr, &len);
 		tlog(t, "pin fd %d %#llx+%#llx flags %u", fd,
 		     (unsigned long long)addr, (unsigned long long)len, fl);
-		ret = mp_pin(fd, addr, len, fl, &h);
+		ret = mp_pin(fd, (void *)addr, len, fl, &h, NULL);
 		if (!ret)
 			table_add(s, h, addr, len, fd);
 		else if (!pin_errno_ok(ret))
@@ -389,7 +389,7 @@ static void do_op(struct rng *r, unsigned int t, enum op op)
 			return;
 		tlog(t, "unpin-range fd %d %#llx+%#llx", fd,
 		     (unsigned long long)hd.addr, (unsigned long long)hd.len);
-		ret = mp_unpin_range(fd, hd.addr, hd.len);
+		ret = mp_unpin_range(fd, (void *)hd.addr, hd.len);
 		if (ret && ret != -ENOENT)
 			bad(t, op, "unpin by range", ret);
 		break;
@@ -591,7 +591,7 @@ static void do_op(struct rng *r, unsigned int t, enum op op)
 
 		pick_range(r, &addr, &len);
 		tlog(t, "move_pages %#llx to node %d", (unsigned long long)addr, node);
-		st = move_page((void *)(addr & ~(PG - 1)), node);
+		st = kv_move((void *)(addr & ~(PG - 1)), node);
 		(void)st;	/* pinned: -EBUSY or the like; moved: node */
 		break;
 	}
@@ -716,7 +716,7 @@ static int proc_main(unsigned int idx, double deadline)
 	for (unsigned int s = 0; s < SLOTS; s++) {
 		pthread_mutex_init(&slots[s].lock, NULL);
 		if (slot_replace(s)) {
-			fail("storm p%u: open %s", idx, DEV);
+			fail("storm p%u: open %s", idx, MEMPIN_DEV);
 			return 1;
 		}
 	}
@@ -734,12 +734,12 @@ static int proc_main(unsigned int idx, double deadline)
 			fail("storm p%u: stats at the end", idx);
 		sum += st.charged_pages;
 	}
-	vm = vmpin_kb(0);
+	vm = kv_vmpin_kb(0);
 	if (vm != sum * (long)(PG / 1024))
 		fail("storm p%u: VmPin %ld kB, containers charged %ld pages", idx, vm, sum);
 	for (unsigned int s = 0; s < SLOTS; s++)
 		close(SLOTFD0 + s);
-	vm = vmpin_kb(0);
+	vm = kv_vmpin_kb(0);
 	if (vm != 0)
 		fail("storm p%u: VmPin %ld kB after closing every container", idx, vm);
 	if (failed()) {
@@ -762,11 +762,11 @@ int storm_exec_child(int argc, char **argv)
 	fd = atoi(argv[2]);
 	if (mp_stats(fd, &st) != -EPERM)
 		return 21;
-	if (mp_pin(fd, (uintptr_t)page, 1, 0, &h) != -EPERM)
+	if (mp_pin(fd, page, 1, 0, &h, NULL) != -EPERM)
 		return 22;
 	mine = mp_open();
 	page[0] = 1;
-	if (mine < 0 || mp_pin(mine, (uintptr_t)page, 1, 0, &h))
+	if (mine < 0 || mp_pin(mine, page, 1, 0, &h, NULL))
 		return 23;
 	return 0;		/* exits holding it */
 }

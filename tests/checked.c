@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/* checked: the Check suite's asserting conveniences.  See checked.h. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "checked.h"
+
+/* ---- raw ioctls ---- */
+
+int xmp_open(void)
+{
+	int fd = mp_open();
+
+	ck_assert_msg(fd >= 0, "open %s: %s", MEMPIN_DEV, strerror(-fd));
+	return fd;
+}
+
+void xclose(int fd)
+{
+	ck_assert_msg(close(fd) == 0, "close: %s", strerror(errno));
+}
+
+uint64_t xpin(int fd, const void *addr, size_t len, unsigned int flags)
+{
+	uint64_t h = 0;
+	int r = mp_pin(fd, addr, len, flags, &h, NULL);
+
+	ck_assert_msg(r == 0, "pin %p+%zu flags %#x: %s", addr, len, flags,
+		      strerror(-r));
+	ck_assert_uint_ne(h, 0);
+	return h;
+}
+
+void xunpin(int fd, uint64_t handle)
+{
+	int r = mp_unpin(fd, handle);
+
+	ck_assert_msg(r == 0, "unpin %llu: %s", (unsigned long long)handle,
+		      strerror(-r));
+}
+
+void xstats(int fd, struct mempin_stats_arg *st)
+{
+	int r = mp_stats(fd, st);
+
+	ck_assert_msg(r == 0, "stats: %s", strerror(-r));
+}
+
+void xinfo(int fd, struct mempin_info_arg *info)
+{
+	int r = mp_info(fd, info);
+
+	ck_assert_msg(r == 0, "info: %s", strerror(-r));
+}
+
+/* ---- kernel views ---- */
+
+void kv_pins_read(struct kv_pins *p)
+{
+	int r = kv_pins_get(p);
+
+	ck_assert_msg(r == 0, "nr_foll_pin_* from /proc/vmstat: %s", strerror(-r));
+}
+
+/* ---- processes ---- */
+
+void child_start(struct child *c, child_fn fn, void *arg)
+{
+	int up[2], down[2], res[2];
+
+	ck_assert(pipe2(up, O_CLOEXEC) == 0);
+	ck_assert(pipe2(down, O_CLOEXEC) == 0);
+	ck_assert(pipe2(res, O_CLOEXEC) == 0);
+	c->pid = fork();
+	ck_assert_msg(c->pid >= 0, "fork: %s", strerror(errno));
+	if (c->pid == 0) {
+		struct chan ch = { up[1], down[0], res[1] };
+
+		/* A test that fails midway leaves no child holding pins. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+		close(up[0]);
+		close(down[1]);
+		close(res[0]);
+		fn(&ch, arg);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	close(res[1]);
+	c->up_r = up[0];
+	c->down_w = down[1];
+	c->res_r = res[0];
+	c->status = -1;
+}
+
+int child_await(struct child *c)
+{
+	char b;
+	ssize_t n;
+
+	do
+		n = read(c->up_r, &b, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1 ? 0 : -1;
+}
+
+void child_go(struct child *c)
+{
+	char b = 'g';
+
+	if (write(c->down_w, &b, 1) != 1)
+		return;	/* the child is gone: child_finish() reports it */
+}
+
+int child_finish(struct child *c, char *msg, size_t len)
+{
+	int st;
+	ssize_t n, off = 0;
+
+	close(c->down_w);	/* a child still in ch_sync() fails there */
+	while (waitpid(c->pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(msg, len, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	c->status = st;
+	while (off < (ssize_t)len - 1 &&
+	       (n = read(c->res_r, msg + off, len - 1 - off)) > 0)
+		off += n;
+	msg[off] = 0;
+	close(c->up_r);
+	close(c->res_r);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && off == 0)
+		return 0;
+	if (!off) {
+		if (WIFSIGNALED(st))
+			snprintf(msg, len, "killed by signal %d", WTERMSIG(st));
+		else
+			snprintf(msg, len, "exit status %d", WEXITSTATUS(st));
+	}
+	return -1;
+}
+
+void ch_sync(struct chan *ch)
+{
+	char b = 'r';
+	ssize_t n;
+
+	if (write(ch->up_w, &b, 1) != 1)
+		_exit(3);
+	do
+		n = read(ch->down_r, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(4);	/* parent gave up */
+}
+
+void ch_fail(struct chan *ch, const char *file, int line, const char *fmt, ...)
+{
+	char buf[1024];
+	int n;
+	va_list ap;
+
+	n = snprintf(buf, sizeof(buf), "%s:%d: ", file, line);
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(buf);
+	if (write(ch->res_w, buf, n) != n)
+		_exit(2);
+	_exit(1);
+}
+
+void *xmap(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_msg(p != MAP_FAILED, "mmap %zu: %s", len, strerror(errno));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	memset(p, 0x5a, len);
+	return p;
+}
+
+void xunmap(void *p, size_t len)
+{
+	ck_assert(munmap(p, len) == 0);
+}
