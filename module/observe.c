@@ -23,13 +23,17 @@
 
 /*
  * One "key:\tvalue" per line, keys prefixed mempin- (the DRM usage-stats
- * convention).  Totals are read without the container lock; the list of
- * pins only with mutex_trylock(), so reading fdinfo never waits for (or
- * deadlocks with) a long pin in progress.
+ * convention).  The list of pins is shown only if mutex_trylock() succeeds,
+ * so reading fdinfo never waits for (or deadlocks with) a long pin in
+ * progress; then the totals are read under the same lock, so that one read
+ * is one snapshot (listed + unlisted == pins).  Without the lock, each
+ * total is read once and every pin is unlisted.
  */
 void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct mempin_ctx *ctx = file->private_data;
+	bool locked = mutex_trylock(&ctx->lock);
+	u64 npins = READ_ONCE(ctx->npins);
 	u64 charged = READ_ONCE(ctx->ncharged);
 	u64 listed = 0;
 	struct rb_node *node;
@@ -43,13 +47,12 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 	/* The same container through dup(), fork() or SCM_RIGHTS: same id. */
 	seq_printf(m, "mempin-id:\t%llu\n", ctx->id);
 	seq_printf(m, "mempin-owner-pid:\t%d\n", owner);
-	seq_printf(m, "mempin-pins:\t%llu\n", READ_ONCE(ctx->npins));
+	seq_printf(m, "mempin-pins:\t%llu\n", npins);
 	seq_printf(m, "mempin-pinned-pages:\t%llu\n", READ_ONCE(ctx->npages));
 	seq_printf(m, "mempin-charged-pages:\t%llu\n", charged);
 	seq_printf(m, "mempin-charged-bytes:\t%llu\n", charged << PAGE_SHIFT);
-	if (!mutex_trylock(&ctx->lock)) {
-		seq_printf(m, "mempin-pins-unlisted:\t%llu\n",
-			   READ_ONCE(ctx->npins));
+	if (!locked) {
+		seq_printf(m, "mempin-pins-unlisted:\t%llu\n", npins);
 		return;
 	}
 	for (node = rb_first(&ctx->handles);
@@ -62,7 +65,7 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 			   reg->writable ? "rw" : "ro");
 		listed++;
 	}
-	seq_printf(m, "mempin-pins-unlisted:\t%llu\n", ctx->npins - listed);
+	seq_printf(m, "mempin-pins-unlisted:\t%llu\n", npins - listed);
 	mutex_unlock(&ctx->lock);
 }
 
