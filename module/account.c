@@ -52,18 +52,36 @@ static bool mempin_add_within(atomic64_t *counter, s64 n, s64 limit)
 int mempin_cap_reserve(unsigned long pages)
 {
 	unsigned long cap = mempin_cap_pages();
-	s64 total, max;
 
 	if (!mempin_add_within(&mempin_totals.pages, pages, cap ? cap : -1)) {
 		mempin_count_refusal(MEMPIN_REFUSED_CAP);
 		return -ENOMEM;
 	}
-	total = atomic64_read(&mempin_totals.pages);
-	max = atomic64_read(&mempin_totals.pages_max);
+	mempin_raise_pages_max();
+	return 0;
+}
+
+/* Raises the high-water mark to the pages pinned now, if they are more. */
+void mempin_raise_pages_max(void)
+{
+	s64 total = atomic64_read(&mempin_totals.pages);
+	s64 max = atomic64_read(&mempin_totals.pages_max);
+
 	while (total > max &&
 	       !atomic64_try_cmpxchg(&mempin_totals.pages_max, &max, total))
 		;
-	return 0;
+}
+
+/*
+ * Starts the high-water mark again from the pages pinned now.  The raise
+ * after the store undoes a store of a total read before a concurrent pin
+ * raised the mark past it: the mark is never left below what is pinned.
+ */
+void mempin_reset_pages_max(void)
+{
+	atomic64_set(&mempin_totals.pages_max,
+		     atomic64_read(&mempin_totals.pages));
+	mempin_raise_pages_max();
 }
 
 void mempin_cap_release(unsigned long pages)

@@ -69,7 +69,7 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 	mutex_unlock(&ctx->lock);
 }
 
-/* A read-only sysfs file showing one of mempin_totals' counters. */
+/* A sysfs file showing one of mempin_totals' counters. */
 struct mempin_counter_attr {
 	struct device_attribute attr;
 	atomic64_t *counter;
@@ -93,7 +93,29 @@ static ssize_t mempin_counter_show(struct device *dev,
 MEMPIN_COUNTER(containers, containers);
 MEMPIN_COUNTER(pins, pins);
 MEMPIN_COUNTER(pinned_pages, pages);
-MEMPIN_COUNTER(pinned_pages_max, pages_max);
+
+/* Root writes 0 to start the high-water mark again from what is pinned. */
+static ssize_t pinned_pages_max_store(struct device *dev,
+				      struct device_attribute *attr,
+				      const char *buf, size_t count)
+{
+	u64 val;
+	int ret = kstrtou64(buf, 0, &val);
+
+	if (ret)
+		return ret;
+	if (val)
+		return -EINVAL;
+	mempin_reset_pages_max();
+	return count;
+}
+
+static struct mempin_counter_attr mempin_attr_pinned_pages_max = {
+	.attr = __ATTR(pinned_pages_max, 0644, mempin_counter_show,
+		       pinned_pages_max_store),
+	.counter = &mempin_totals.pages_max,
+};
+
 MEMPIN_COUNTER(charged_pages, charged);
 MEMPIN_COUNTER(refused_rlimit, refused[MEMPIN_REFUSED_RLIMIT]);
 MEMPIN_COUNTER(refused_cap, refused[MEMPIN_REFUSED_CAP]);

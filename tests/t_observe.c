@@ -506,7 +506,8 @@ static void counters(uint64_t *v)
 		v[i] = counter(i);
 }
 
-START_TEST(sysfs_files_read_only)
+/* Every counter is read-only but pinned_pages_max, which root may reset. */
+START_TEST(sysfs_file_modes)
 {
 	struct stat st;
 	char path[128];
@@ -514,11 +515,62 @@ START_TEST(sysfs_files_read_only)
 	for (int i = 0; i < C_NR; i++) {
 		snprintf(path, sizeof(path), STATS_DIR "%s", counter_names[i]);
 		ck_assert_msg(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+		if (i == C_PAGES_MAX) {
+			ck_assert_uint_eq(st.st_mode & 0777, 0644);
+			continue;
+		}
 		ck_assert_uint_eq(st.st_mode & 0777, 0444);
 		ck_assert_int_lt(kv_write_file(path, "0"), 0);
 	}
 	ck_assert_int_eq(stat("/sys/module/mempin/parameters/max_pinned_pages", &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0644);
+}
+END_TEST
+
+static void child_resets_pages_max(struct chan *ch, void *arg)
+{
+	(void)arg;
+	CREQ_EQ(ch, drop_root(1001, 1001, -1), 0);
+	CREQ_EQ(ch, kv_write_file(STATS_DIR "pinned_pages_max", "0"), -EACCES);
+}
+
+/*
+ * pinned_pages_max is a high-water mark of pinned_pages (page references,
+ * overlaps counted twice): it stays when pins go, and writing 0 (root
+ * only) starts it again from what is pinned now.
+ */
+START_TEST(sysfs_pages_max_resets_to_what_is_pinned)
+{
+	char *mem = xmap(64 * PG);
+	int fd = xmp_open();
+	uint64_t base = counter(C_PAGES), h;
+	struct child c;
+
+	h = xpin(fd, mem, 64 * PG, 0);
+	xpin(fd, mem, 16 * PG, 0);
+	ck_assert_uint_eq(counter(C_PAGES), base + 80);
+	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 80);
+	xunpin(fd, h);
+	ck_assert_uint_eq(counter(C_PAGES), base + 16);
+	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 80);
+
+	ck_assert_int_eq(kv_write_file(STATS_DIR "pinned_pages_max", "0\n"), 0);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), counter(C_PAGES));
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 16);
+	xpin(fd, mem + 32 * PG, 8 * PG, 0);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+	xclose(fd);
+	ck_assert_uint_eq(counter(C_PAGES), base);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+
+	/* Only 0, only root. */
+	ck_assert_int_eq(kv_write_file(STATS_DIR "pinned_pages_max", "5"), -EINVAL);
+	ck_assert_int_eq(kv_write_file(STATS_DIR "pinned_pages_max", "max"), -EINVAL);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+	child_start(&c, child_resets_pages_max, NULL);
+	CHILD_OK(&c);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+	xunmap(mem, 64 * PG);
 }
 END_TEST
 
@@ -1585,7 +1637,8 @@ Suite *observe_suite(void)
 
 	tc = TCASE("sysfs");
 	tcase_add_unchecked_fixture(tc, NULL, restore);
-	tcase_add_test(tc, sysfs_files_read_only);
+	tcase_add_test(tc, sysfs_file_modes);
+	tcase_add_test(tc, sysfs_pages_max_resets_to_what_is_pinned);
 	tcase_add_test(tc, sysfs_totals_are_the_sum_and_return_to_zero);
 	tcase_add_test(tc, refusals_counted_by_reason);
 	suite_add_tcase(s, tc);
