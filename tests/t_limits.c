@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,89 +106,79 @@ static long contend(struct chan *ch, int fd, char *hold, char *try1, char *try2,
 	return max;
 }
 
+/* One contention run: what is watched, against which limit, by whom. */
+struct contention {
+	const char *name;		/* of the run, for the summary line */
+	const char *watched, *limit;	/* for the failure message */
+	long (*watch)(void *arg);	/* pages, as the kernel shows them */
+	int sysfs_fd;			/* watch_sysfs's file */
+	bool unprivileged;		/* uid 1000, RLIMIT_MEMLOCK = LIMIT pages */
+};
+
 static long watch_vmpin(void *arg)
 {
 	(void)arg;
 	return kv_vmpin_kb(0) / (long)(PG / 1024);
 }
 
-static void child_rlimit_contention(struct chan *ch, void *arg)
+static long watch_sysfs(void *arg)
 {
+	return read_counter(((struct contention *)arg)->sysfs_fd);
+}
+
+static void child_contention(struct chan *ch, void *arg)
+{
+	struct contention *k = arg;
 	char *mem = mmap(NULL, (HOLD + 2 * TRY) * PG, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	long reads, refused, max;
 	int fd;
 
-	(void)arg;
 	CREQ(ch, mem != MAP_FAILED);
-	CREQ_EQ(ch, drop_root(1000, 1000, LIMIT * PG), 0);
+	if (k->unprivileged)
+		CREQ_EQ(ch, drop_root(1000, 1000, LIMIT * PG), 0);
 	fd = mp_open();
 	CREQ(ch, fd >= 0);
 	max = contend(ch, fd, mem, mem + HOLD * PG, mem + (HOLD + TRY) * PG,
-		      watch_vmpin, NULL, &reads, &refused);
-	printf("rlimit contention: %ld refused pins, %ld VmPin reads, max %ld pages of %d\n",
-	       refused, reads, max, LIMIT);
+		      k->watch, k, &reads, &refused);
+	printf("%s contention: %ld refused pins, %ld reads of %s, max %ld pages of %d\n",
+	       k->name, refused, reads, k->watched, max, LIMIT);
 	CREQ(ch, refused > 0);
 	if (max > LIMIT)
-		ch_fail(ch, __FILE__, __LINE__,
-			"VmPin seen at %ld pages, RLIMIT_MEMLOCK is %d pages", max, LIMIT);
+		ch_fail(ch, __FILE__, __LINE__, "%s seen at %ld pages, %s is %d pages",
+			k->watched, max, k->limit, LIMIT);
 	close(fd);
 }
 
 START_TEST(vmpin_never_over_rlimit_under_contention)
 {
+	struct contention k = { "rlimit", "VmPin", "RLIMIT_MEMLOCK", watch_vmpin,
+				-1, true };
 	struct child c;
 
-	child_start(&c, child_rlimit_contention, NULL);
+	child_start(&c, child_contention, &k);
 	CHILD_OK(&c);
 }
 END_TEST
 
-static long watch_sysfs(void *arg)
-{
-	return read_counter(*(int *)arg);
-}
-
-static void child_cap_contention(struct chan *ch, void *arg)
-{
-	char *mem = mmap(NULL, (HOLD + 2 * TRY) * PG, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	long reads, refused, max;
-	int fd, sfd = *(int *)arg;
-
-	CREQ(ch, mem != MAP_FAILED);
-	fd = mp_open();
-	CREQ(ch, fd >= 0);
-	max = contend(ch, fd, mem, mem + HOLD * PG, mem + (HOLD + TRY) * PG,
-		      watch_sysfs, &sfd, &reads, &refused);
-	printf("cap contention: %ld refused pins, %ld reads, max %ld pages of %d\n",
-	       refused, reads, max, LIMIT);
-	CREQ(ch, refused > 0);
-	if (max > LIMIT)
-		ch_fail(ch, __FILE__, __LINE__,
-			"stats/pinned_pages seen at %ld, max_pinned_pages is %d", max, LIMIT);
-	close(fd);
-}
-
 START_TEST(pinned_pages_never_over_cap_under_contention)
 {
-	struct child c;
-	int sfd = open(PINNED_PAGES, O_RDONLY | O_CLOEXEC);
+	struct contention k = { "cap", "stats/pinned_pages", "max_pinned_pages",
+				watch_sysfs, -1, false };
 	long cap0 = kv_param_get("max_pinned_pages");
+	struct child c;
 
-	if (sfd < 0) {
-		printf("cap contention: no %s, skipped\n", PINNED_PAGES);
-		return;
-	}
-	ck_assert_int_eq(read_counter(sfd), 0);
+	k.sysfs_fd = open(PINNED_PAGES, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(k.sysfs_fd >= 0, "%s: %s", PINNED_PAGES, strerror(errno));
+	ck_assert_int_eq(read_counter(k.sysfs_fd), 0);
 	ck_assert_int_eq(kv_param_set("max_pinned_pages", LIMIT), 0);
-	child_start(&c, child_cap_contention, &sfd);
+	child_start(&c, child_contention, &k);
 	{
 		char m[1024];
 		int r = child_finish(&c, m, sizeof(m));
 
 		kv_param_set("max_pinned_pages", cap0 < 0 ? 0 : cap0);
-		close(sfd);
+		close(k.sysfs_fd);
 		ck_assert_msg(r == 0, "child failed: %s", m);
 	}
 }
