@@ -1508,6 +1508,50 @@ START_TEST(ctl_cap_reached)
 }
 END_TEST
 
+/* reset-high-water: root only; the mark is then what is pinned now. */
+START_TEST(ctl_reset_high_water)
+{
+	char *mem = xmap(32 * PG);
+	int fd = xmp_open();
+	uint64_t base = counter(C_PAGES), h;
+	struct ctl_out *o;
+	char want[128];
+
+	h = xpin(fd, mem, 32 * PG, 0);
+	xpin(fd, mem, 8 * PG, 0);
+	xunpin(fd, h);
+	ck_assert_uint_eq(counter(C_PAGES), base + 8);
+	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 40);
+
+	o = CTL_AS(1001, 1001, -1, "reset-high-water");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "it needs root"), "stderr: %s", o->err);
+	ctl_free(o);
+	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 40);
+
+	o = CTL("--json", "reset-high-water");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", true);
+	ck_json_u64(o->json, "pinned_pages_max", base + 8);
+	ctl_free(o);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 8);
+
+	xclose(fd);
+	o = CTL("reset-high-water");
+	ASSERT_EXIT(o, 0);
+	snprintf(want, sizeof(want), "reset to what is pinned now: %llu page",
+		 (unsigned long long)base);
+	ck_assert_msg(strstr(o->out, want), "stdout: %s", o->out);
+	ctl_free(o);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base);
+
+	o = CTL("reset-high-water", "now");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	xunmap(mem, 32 * PG);
+}
+END_TEST
+
 /*
  * Last of the suite: mempinctl unload, every command with the module gone,
  * mempinctl load FILE, unload refused while a container is open.
@@ -1545,6 +1589,11 @@ START_TEST(ctl_not_loaded_then_load)
 	o = CTL("status");
 	ASSERT_EXIT(o, 3);
 	ck_assert_msg(strstr(o->out, "not loaded"), "status:\n%s", o->out);
+	ctl_free(o);
+	o = CTL("--json", "reset-high-water");
+	ASSERT_EXIT(o, 3);
+	ck_json_bool(o->json, "loaded", false);
+	ck_json_null(o->json, "pinned_pages_max");
 	ctl_free(o);
 
 	o = CTL("--json", "doctor");
@@ -1659,6 +1708,7 @@ Suite *observe_suite(void)
 	tcase_add_test(tc, ctl_doctor_wrong_group);
 	tcase_add_test(tc, ctl_doctor_rlimit_too_low);
 	tcase_add_test(tc, ctl_cap_reached);
+	tcase_add_test(tc, ctl_reset_high_water);
 	tcase_add_test(tc, ctl_not_loaded_then_load);	/* unloads: last */
 	suite_add_tcase(s, tc);
 	return s;

@@ -109,6 +109,25 @@ static int read_text(const char *path, char *buf, size_t size)
 	return (int)n;
 }
 
+/* Writes s to a sysfs file: 0 or -errno. */
+static int write_text(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Why root-only sysfs writes failed, in words. */
+static const char *write_error(int r)
+{
+	return r == -EACCES || r == -EPERM ? "it needs root" : strerror(-r);
+}
+
 /* A whole decimal number (no sign, no trailing text). */
 static bool parse_u64(const char *s, uint64_t *v)
 {
@@ -1296,21 +1315,58 @@ static int cmd_cap(const struct ctl *c, const char *size)
 		return EXIT_NOT_LOADED;
 	}
 	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", pages);
-	r = open(PARAM_CAP, O_WRONLY | O_CLOEXEC);
-	if (r >= 0) {
-		ssize_t n = write(r, buf, strlen(buf));
-		int e = n < 0 ? errno : 0;
-
-		close(r);
-		errno = e;
-		r = n < 0 ? -1 : 0;
-	}
+	r = write_text(PARAM_CAP, buf);
 	if (r < 0) {
-		err("cannot set the cap (%s): %s", PARAM_CAP,
-		    errno == EACCES || errno == EPERM ? "it needs root" : strerror(errno));
+		err("cannot set the cap (%s): %s", PARAM_CAP, write_error(r));
 		return EXIT_FAIL;
 	}
 	return c->json ? cap_show(c) : EXIT_OK;
+}
+
+/* ---------------------------------------------------------- high-water */
+
+#define STAT_PAGES_MAX	SYS_STATS "/pinned_pages_max"
+
+/* Starts the high-water mark of pinned pages again from what is pinned. */
+static int cmd_reset_high_water(const struct ctl *c)
+{
+	struct json j = { stdout, 0, true };
+	uint64_t max;
+	char b1[32];
+	int r;
+
+	if (read_u64(STAT_PAGES_MAX, &max)) {
+		err("mempin is not loaded: there is no high-water mark to reset");
+		if (c->json) {
+			json_open(&j, NULL, '{');
+			json_bool(&j, "loaded", false);
+			json_null(&j, "pinned_pages_max");
+			json_close(&j, '}');
+		}
+		return EXIT_NOT_LOADED;
+	}
+	r = write_text(STAT_PAGES_MAX, "0\n");
+	if (r < 0) {
+		err("cannot reset the high-water mark (%s): %s", STAT_PAGES_MAX,
+		    write_error(r));
+		return EXIT_FAIL;
+	}
+	r = read_u64(STAT_PAGES_MAX, &max);
+	if (r < 0) {
+		err("%s: %s", STAT_PAGES_MAX, strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (c->json) {
+		json_open(&j, NULL, '{');
+		json_bool(&j, "loaded", true);
+		json_u64(&j, "pinned_pages_max", max);
+		json_close(&j, '}');
+	} else {
+		printf("high-water mark reset to what is pinned now: %" PRIu64
+		       " page%s (%s)\n", max, plural(max),
+		       fmt_bytes(max * c->page_size, b1, sizeof(b1)));
+	}
+	return EXIT_OK;
 }
 
 /* -------------------------------------------------------------- doctor */
@@ -1905,6 +1961,8 @@ static void usage(FILE *f)
 		"  load [FILE]   load the module (as modprobe; FILE: as insmod)\n"
 		"  unload        unload the module (only when no container is open)\n"
 		"  cap [SIZE]    show or set the system-wide cap on pinned pages\n"
+		"  reset-high-water\n"
+		"                start the high-water mark of pinned pages again\n"
 		"\n"
 		"SIZE: bytes, with K, M, G or T (powers of 1024); pages with p (262144p);\n"
 		"cap 0 or none: no cap.  Options: -j, --json  machine-readable output;\n"
@@ -1981,7 +2039,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (arg && (!strcmp(cmd, "status") || !strcmp(cmd, "ps") ||
-		    !strcmp(cmd, "unload"))) {
+		    !strcmp(cmd, "unload") || !strcmp(cmd, "reset-high-water"))) {
 		err("%s takes no argument", cmd);
 		return EXIT_USAGE;
 	}
@@ -2011,6 +2069,8 @@ int main(int argc, char **argv)
 		ret = cmd_unload(&c);
 	} else if (!strcmp(cmd, "cap")) {
 		ret = cmd_cap(&c, arg);
+	} else if (!strcmp(cmd, "reset-high-water")) {
+		ret = cmd_reset_high_water(&c);
 	} else {
 		err("unknown command '%s'", cmd);
 		usage(stderr);
