@@ -1210,7 +1210,8 @@ int phase_ioctl(void)
 		fd = -1;
 	}
 	say("ioctl: %llu cases, %llu fuzzed ioctls in %.1f s, %llu containers",
-	    (unsigned long long)st.cases, (unsigned long long)st.ioctls, now_s() - t0, (unsigned long long)st.resets);
+	    (unsigned long long)st.cases, (unsigned long long)st.ioctls, now_s() - t0,
+	    (unsigned long long)st.resets);
 	say("ioctl: cases: PIN %llu, UNPIN %llu, PIN_BATCH %llu, UNPIN_BATCH %llu, "
 	    "STATS %llu, INFO %llu, bad cmd %llu; pins made %llu, batch entries done %llu",
 	    (unsigned long long)st.by_kind[0], (unsigned long long)st.by_kind[1],
