@@ -48,6 +48,17 @@ static bool mempin_add_within(atomic64_t *counter, s64 n, s64 limit)
 	return true;
 }
 
+/* Raises the high-water mark to the pages pinned now, if they are more. */
+static void mempin_raise_pages_max(void)
+{
+	s64 total = atomic64_read(&mempin_totals.pages);
+	s64 max = atomic64_read(&mempin_totals.pages_max);
+
+	while (total > max &&
+	       !atomic64_try_cmpxchg(&mempin_totals.pages_max, &max, total))
+		;
+}
+
 /* Reserves page references against the cap, and keeps the high-water mark. */
 int mempin_cap_reserve(unsigned long pages)
 {
@@ -59,17 +70,6 @@ int mempin_cap_reserve(unsigned long pages)
 	}
 	mempin_raise_pages_max();
 	return 0;
-}
-
-/* Raises the high-water mark to the pages pinned now, if they are more. */
-void mempin_raise_pages_max(void)
-{
-	s64 total = atomic64_read(&mempin_totals.pages);
-	s64 max = atomic64_read(&mempin_totals.pages_max);
-
-	while (total > max &&
-	       !atomic64_try_cmpxchg(&mempin_totals.pages_max, &max, total))
-		;
 }
 
 /*

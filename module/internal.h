@@ -130,7 +130,6 @@ int mempin_charge(struct mempin_ctx *ctx, unsigned long pages);
 void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages);
 int mempin_cap_reserve(unsigned long pages);
 void mempin_cap_release(unsigned long pages);
-void mempin_raise_pages_max(void);
 void mempin_reset_pages_max(void);
 unsigned long mempin_cap_pages(void);
 void mempin_count_refusal(enum mempin_refusal why);
