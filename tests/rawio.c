@@ -75,37 +75,32 @@ int mp_info(int fd, struct mempin_info_arg *info)
 	return mp_ioctl(fd, MEMPIN_IOC_INFO, info);
 }
 
-int mp_pin_batch(int fd, struct mempin_pin_entry *r, unsigned int count,
-		 unsigned int *done)
+/* A batch ioctl; *done as the kernel left it (0xdeadbeef if untouched). */
+static int mp_batch(int fd, unsigned long cmd, void *entries, unsigned int count,
+		    unsigned int entry_size, unsigned int *done)
 {
 	struct mempin_batch_arg b;
 	int ret;
 
 	memset(&b, 0, sizeof(b));
 	b.size = sizeof(b);
-	b.entries = (uintptr_t)r;
+	b.entries = (uintptr_t)entries;
 	b.count = count;
-	b.entry_size = sizeof(*r);
+	b.entry_size = entry_size;
 	b.done = 0xdeadbeef;
-	ret = mp_ioctl(fd, MEMPIN_IOC_PIN_BATCH, &b);
+	ret = mp_ioctl(fd, cmd, &b);
 	if (done)
 		*done = b.done;
 	return ret;
 }
 
+int mp_pin_batch(int fd, struct mempin_pin_entry *r, unsigned int count,
+		 unsigned int *done)
+{
+	return mp_batch(fd, MEMPIN_IOC_PIN_BATCH, r, count, sizeof(*r), done);
+}
+
 int mp_unpin_batch(int fd, uint64_t *h, unsigned int count, unsigned int *done)
 {
-	struct mempin_batch_arg b;
-	int ret;
-
-	memset(&b, 0, sizeof(b));
-	b.size = sizeof(b);
-	b.entries = (uintptr_t)h;
-	b.count = count;
-	b.entry_size = sizeof(*h);
-	b.done = 0xdeadbeef;
-	ret = mp_ioctl(fd, MEMPIN_IOC_UNPIN_BATCH, &b);
-	if (done)
-		*done = b.done;
-	return ret;
+	return mp_batch(fd, MEMPIN_IOC_UNPIN_BATCH, h, count, sizeof(*h), done);
 }

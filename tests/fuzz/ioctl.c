@@ -847,6 +847,32 @@ static void case_stats_info(struct rng *r, struct call *c, bool info)
 }
 
 /*
+ * One PIN_BATCH entry of esz bytes (eb) at user address e, as
+ * mempin_ioc_pin_batch() sees it: stores what the user can read, returns
+ * the errno the entry must give (0: it pins).  Where the entry runs into a
+ * hole, its readable part is what the kernel reads: bytes left there by
+ * earlier cases decide E2BIG against EFAULT, so they are read back.
+ */
+static int expect_pin_entry(uint64_t e, const uint8_t *eb, uint32_t esz,
+			    const struct mempin_pin_entry *pe)
+{
+	int exp;
+
+	if (e + esz < e)
+		return -EFAULT;
+	put_bytes(e, eb, esz);
+	exp = expect_copy_struct(e, (const uint8_t *)(uintptr_t)e, sizeof(*pe), esz);
+	if (exp)
+		return exp;
+	if (pe->reserved)
+		return -EOPNOTSUPP;
+	/* The handle field is written (0) before pinning. */
+	if (!user_ok(e + offsetof(struct mempin_pin_entry, handle), 8, true))
+		return -EFAULT;
+	return expect_pin(pe->addr, pe->len, pe->flags);
+}
+
+/*
  * Batches.  Entries go to the entry area (16 rw pages, a read-only page, a
  * hole); a bad entry may sit anywhere in the vector, or the vector may run
  * into the read-only page or the hole.
@@ -930,26 +956,7 @@ static void case_batch(struct rng *r, struct call *c, bool pin)
 			memcpy(eb, &pe, sizeof(pe));
 			if (esz > 32 && i == bad_at && chance(r, 50))
 				eb[32 + below(r, esz - 32)] = 0x77;
-			/*
-			 * Where the entry runs into a hole, its readable part
-			 * is what the kernel sees: bytes left there by earlier
-			 * cases decide E2BIG against EFAULT, so read them back.
-			 */
-			if (e + esz < e)
-				exp = -EFAULT;
-			else {
-				put_bytes(e, eb, esz);
-				exp = expect_copy_struct(e, (const uint8_t *)(uintptr_t)e,
-							 sizeof(pe), esz);
-			}
-			if (exp)
-				;	/* the entry was never read */
-			else if (pe.reserved)
-				exp = -EOPNOTSUPP;
-			else if (!user_ok(e + 24, 8, true))
-				exp = -EFAULT;
-			else
-				exp = expect_pin(pe.addr, pe.len, pe.flags);
+			exp = expect_pin_entry(e, eb, esz, &pe);
 			if (!exp) {
 				/* Handles are learnt after the call: a placeholder. */
 				model_add(0, pe.addr, pe.len);
