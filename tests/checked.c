@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +71,73 @@ void kv_pins_read(struct kv_pins *p)
 	int r = kv_pins_get(p);
 
 	ck_assert_msg(r == 0, "nr_foll_pin_* from /proc/vmstat: %s", strerror(-r));
+}
+
+/* ---- tracefs ---- */
+
+char *xread_all(const char *path, size_t max)
+{
+	char *buf = malloc(max + 1);
+	size_t off = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert(buf);
+	while (off < max && (n = read(fd, buf + off, max - off)) > 0)
+		off += (size_t)n;
+	close(fd);
+	buf[off] = 0;
+	return buf;
+}
+
+void tracefs_mount(void)
+{
+	if (access(TRACEFS "/events", F_OK)) {
+		int r = mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+
+		ck_assert_msg(r == 0, "mount tracefs on %s: %s", TRACEFS, strerror(errno));
+	}
+	ck_assert_msg(access(TRACEFS "/events/mempin", F_OK) == 0,
+		      "no %s/events/mempin", TRACEFS);
+}
+
+void trace_start(void)
+{
+	int fd;
+
+	tracefs_mount();
+	ck_assert_int_eq(kv_write_file(TRACEFS "/tracing_on", "1"), 0);
+	ck_assert_int_eq(kv_write_file(TRACEFS "/events/mempin/enable", "1"), 0);
+	fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "truncate trace: %s", strerror(errno));
+	close(fd);
+}
+
+char *trace_stop(void)
+{
+	ck_assert_int_eq(kv_write_file(TRACEFS "/events/mempin/enable", "0"), 0);
+	return xread_all(TRACEFS "/trace", 1 << 20);
+}
+
+void trace_off(void)
+{
+	if (!access(TRACEFS "/events/mempin/enable", F_OK))
+		kv_write_file(TRACEFS "/events/mempin/enable", "0");
+}
+
+const char *trace_find(const char *trace, const char *ev, pid_t pid, int n)
+{
+	char want[32];
+	const char *p = trace;
+
+	snprintf(want, sizeof(want), " %s: pid=%d ", ev, (int)pid);
+	while ((p = strstr(p, want))) {
+		if (!n--)
+			return p + strlen(want);
+		p++;
+	}
+	return NULL;
 }
 
 /* ---- processes ---- */

@@ -35,6 +35,23 @@ void xinfo(int fd, struct mempin_info_arg *info);
 /* kv_pins_get(), asserting it could read the counters. */
 void kv_pins_read(struct kv_pins *p);
 
+/* ---- tracefs: the mempin:* events ---- */
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/* Mounts tracefs if needed; asserts the module's events are there. */
+void tracefs_mount(void);
+/* Mounted, tracing on, the mempin events enabled, the buffer empty. */
+void trace_start(void);
+/* The mempin events disabled; the trace buffer as text (free() it). */
+char *trace_stop(void);
+/* Events off, whatever happened (unchecked teardown). */
+void trace_off(void);
+/* The text after "EV: pid=PID " of the n-th (from 0) such event, or NULL. */
+const char *trace_find(const char *trace, const char *ev, pid_t pid, int n);
+/* A whole file (at most max bytes) as a string; free() it. */
+char *xread_all(const char *path, size_t max);
+
 /* ---- processes ---- */
 
 /* Child's end: report a failure (and _exit(1)), or meet the parent. */

@@ -577,21 +577,25 @@ static void child_big_pin(struct chan *ch, void *arg)
 }
 
 /*
- * A process killed while pinning 1 GiB.  A killed process cannot observe
- * its EINTR; what can be observed is that the pin was rolled back (or, if
- * the kill came after the pin, released with the file): afterwards
- * nr_foll_pin_acquired and _released grew by the same amount, the module's
- * reference count is back, and nothing else is charged.
+ * A process killed while pinning 1 GiB.  A killed process cannot see its
+ * EINTR, but the mempin:pin event records what the ioctl returned: EINTR,
+ * no pages, no handle.  And the pin was rolled back (or, if the kill came
+ * after the pin, released with the file): afterwards nr_foll_pin_acquired
+ * and _released grew by the same amount and the module's reference count
+ * is back.
  */
 START_TEST(sigkill_mid_pin_rolls_back)
 {
 	struct kv_pins a, b;
 	struct child c;
 	long ref0 = kv_refcnt();
-	char m;
-	int st, finished = 0;
+	unsigned long long pages, handle;
+	const char *l;
+	char m, *trace;
+	int st, result, finished = 0;
 
 	kv_pins_read(&a);
+	trace_start();
 	child_start(&c, child_big_pin, NULL);
 	ck_assert_int_eq(read(c.up_r, &m, 1), 1);
 	ck_assert_int_eq(m, 'r');
@@ -616,11 +620,22 @@ START_TEST(sigkill_mid_pin_rolls_back)
 	close(c.down_w);
 	close(c.res_r);
 	kv_pins_read(&b);
-	if (finished)
+	trace = trace_stop();
+	l = trace_find(trace, "pin", c.pid, 0);
+	ck_assert_msg(l, "no pin event of pid %d in:\n%s", (int)c.pid, trace);
+	ck_assert_int_eq(sscanf(l, "addr=0x%*x len=%*u flags=0x%*x pages=%llu handle=%llu result=%d",
+				&pages, &handle, &result), 3);
+	if (finished) {
 		printf("sigkill_mid_pin: the pin finished before the kill\n");
-	else
-		printf("sigkill_mid_pin: killed with %llu pages pinned, all released\n",
-		       (unsigned long long)(KV_ACQ(a, b)));
+		ck_assert_int_eq(result, 0);
+	} else {
+		printf("sigkill_mid_pin: killed with %llu pages pinned, all released; "
+		       "the ioctl returned %d\n", (unsigned long long)(KV_ACQ(a, b)), result);
+		ck_assert_int_eq(result, -EINTR);
+		ck_assert_uint_eq(pages, 0);
+		ck_assert_uint_eq(handle, 0);
+	}
+	free(trace);
 	ck_assert_uint_eq(KV_ACQ(a, b), KV_REL(a, b));
 	ck_assert_int_eq(kv_refcnt(), ref0);
 }

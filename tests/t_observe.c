@@ -35,7 +35,6 @@
 #include "suites.h"
 
 #define STATS_DIR "/sys/class/misc/mempin/stats/"
-#define TRACEFS "/sys/kernel/tracing"
 #define FDINFO_MAX_LISTED 256
 
 /* ------------------------------------------------------------ fdinfo */
@@ -781,48 +780,6 @@ END_TEST
 
 /* -------------------------------------------------------- tracepoints */
 
-static void tracefs_mount(void)
-{
-	if (access(TRACEFS "/events", F_OK)) {
-		int r = mount("tracefs", TRACEFS, "tracefs", 0, NULL);
-
-		ck_assert_msg(r == 0, "mount tracefs on %s: %s", TRACEFS, strerror(errno));
-	}
-	ck_assert_msg(access(TRACEFS "/events/mempin", F_OK) == 0,
-		      "no %s/events/mempin", TRACEFS);
-}
-
-static char *read_all(const char *path, size_t max)
-{
-	char *buf = malloc(max + 1);
-	size_t off = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
-	ck_assert(buf);
-	while (off < max && (n = read(fd, buf + off, max - off)) > 0)
-		off += (size_t)n;
-	close(fd);
-	buf[off] = 0;
-	return buf;
-}
-
-static void trace_clear(void)
-{
-	int fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "truncate trace: %s", strerror(errno));
-	close(fd);
-}
-
-/* Events off, whatever happened (unchecked teardown). */
-static void trace_off(void)
-{
-	if (!access(TRACEFS "/events/mempin/enable", F_OK))
-		kv_write_file(TRACEFS "/events/mempin/enable", "0");
-}
-
 START_TEST(tracepoint_formats)
 {
 	static const struct {
@@ -843,7 +800,7 @@ START_TEST(tracepoint_formats)
 		char *fmt;
 
 		snprintf(path, sizeof(path), TRACEFS "/events/mempin/%s/format", ev[i].event);
-		fmt = read_all(path, 1 << 16);
+		fmt = xread_all(path, 1 << 16);
 		snprintf(want, sizeof(want), "name: %s\n", ev[i].event);
 		ck_assert_msg(strstr(fmt, want), "%s has no %s", path, want);
 		for (int k = 0; ev[i].fields[k]; k++) {
@@ -854,21 +811,6 @@ START_TEST(tracepoint_formats)
 	}
 }
 END_TEST
-
-/* The n-th (from 0) line of event EV (" pin: ") of pid in trace, or NULL. */
-static const char *trace_find(const char *trace, const char *ev, pid_t pid, int n)
-{
-	char want[32];
-	const char *p = trace;
-
-	snprintf(want, sizeof(want), " %s: pid=%d ", ev, (int)pid);
-	while ((p = strstr(p, want))) {
-		if (!n--)
-			return p + strlen(want);
-		p++;
-	}
-	return NULL;
-}
 
 START_TEST(tracepoints_fire_with_their_fields)
 {
@@ -882,10 +824,7 @@ START_TEST(tracepoints_fire_with_their_fields)
 
 	none = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert(none != MAP_FAILED);
-	tracefs_mount();
-	ck_assert_int_eq(kv_write_file(TRACEFS "/tracing_on", "1"), 0);
-	ck_assert_int_eq(kv_write_file(TRACEFS "/events/mempin/enable", "1"), 0);
-	trace_clear();
+	trace_start();
 
 	fd = xmp_open();
 	h1 = xpin(fd, mem + 10, 2 * PG, 0);			/* 3 pages */
@@ -895,8 +834,7 @@ START_TEST(tracepoints_fire_with_their_fields)
 	ck_assert_int_eq(mp_unpin(fd, 12345), -ENOENT);
 	xclose(fd);		/* h2 still pinned: release reports it */
 
-	ck_assert_int_eq(kv_write_file(TRACEFS "/events/mempin/enable", "0"), 0);
-	trace = read_all(TRACEFS "/trace", 1 << 20);
+	trace = trace_stop();
 
 	l = trace_find(trace, "pin", me, 0);
 	ck_assert_msg(l, "no pin event of pid %d in:\n%s", me, trace);
