@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Charging pinned pages.
+ * Charging pinned pages, and the system-wide cap.
  *
- * A container charges mm->pinned_vm (VmPin) once for each distinct
- * (virtual page, physical page) pair its pins hold.  Keying on the physical
- * page too matters: after munmap() and a new mmap() at the same address, a
- * new pin there holds other pages and must be charged again, or a process
- * could pin unbounded memory for the price of one range.
+ * Every pin charges its own pages, overlapping or not, so that the page
+ * references a user holds through mempin are bounded by the user's budget
+ * as well as the memory (and a page mapped at a thousand addresses costs a
+ * thousand pages of budget).  The budget is, by charge_mode:
+ *
+ *   user     the opener's user_struct->locked_vm against RLIMIT_MEMLOCK,
+ *            shared by all the user's processes and with io_uring's fixed
+ *            buffers, as io_uring and iommufd charge (the default);
+ *   process  the address space's pinned_vm against RLIMIT_MEMLOCK, as RDMA
+ *            charges: each process of a user has a budget of its own.
+ *
+ * mm->pinned_vm (VmPin) shows a process's pins in both modes.  Charges
+ * never outlive the address space: its pins are released with it (mm.c).
  */
 #include <linux/atomic.h>
-#include <linux/bitmap.h>
 #include <linux/capability.h>
-#include <linux/minmax.h>
+#include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
-#include <linux/slab.h>
+#include <linux/sched/user.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
 
 #include "internal.h"
 
@@ -26,6 +35,60 @@ MODULE_PARM_DESC(max_pinned_pages,
 
 /* What all containers hold, for the cap and for sysfs (observe.c). */
 struct mempin_totals mempin_totals;
+
+/*
+ * charge_mode changes only while no container exists: a container keeps
+ * the mode it was opened in, and its pins are uncharged where charged.
+ */
+static DEFINE_SPINLOCK(mempin_mode_lock);
+static bool mempin_per_process;
+
+static const char *const mempin_mode_names[] = { "user", "process" };
+
+static int mempin_mode_set(const char *val, const struct kernel_param *kp)
+{
+	int mode = sysfs_match_string(mempin_mode_names, val);
+	int ret = 0;
+
+	if (mode < 0)
+		return -EINVAL;
+	spin_lock(&mempin_mode_lock);
+	if (atomic64_read(&mempin_totals.containers))
+		ret = -EBUSY;
+	else
+		mempin_per_process = mode;
+	spin_unlock(&mempin_mode_lock);
+	return ret;
+}
+
+static int mempin_mode_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 mempin_mode_names[READ_ONCE(mempin_per_process)]);
+}
+
+static const struct kernel_param_ops mempin_mode_ops = {
+	.set = mempin_mode_set,
+	.get = mempin_mode_get,
+};
+
+module_param_cb(charge_mode, &mempin_mode_ops, NULL, 0644);
+MODULE_PARM_DESC(charge_mode,
+		 "What RLIMIT_MEMLOCK bounds: user (all processes of the opener's user together, as io_uring) or process (each address space, as RDMA); settable only while no container exists");
+
+/* Counts a new container, which takes the charge mode in force now. */
+void mempin_container_add(struct mempin_ctx *ctx)
+{
+	spin_lock(&mempin_mode_lock);
+	ctx->per_process = mempin_per_process;
+	atomic64_inc(&mempin_totals.containers);
+	spin_unlock(&mempin_mode_lock);
+}
+
+void mempin_container_del(void)
+{
+	atomic64_dec(&mempin_totals.containers);
+}
 
 unsigned long mempin_cap_pages(void)
 {
@@ -45,6 +108,18 @@ static bool mempin_add_within(atomic64_t *counter, s64 n, s64 limit)
 		if (limit >= 0 && cur + n > limit)
 			return false;
 	} while (!atomic64_try_cmpxchg(counter, &cur, cur + n));
+	return true;
+}
+
+/* The same for user_struct's atomic_long_t, as io_uring's __io_account_mem. */
+static bool mempin_add_within_long(atomic_long_t *counter, long n, long limit)
+{
+	long cur = atomic_long_read(counter);
+
+	do {
+		if (cur + n > limit)
+			return false;
+	} while (!atomic_long_try_cmpxchg(counter, &cur, cur + n));
 	return true;
 }
 
@@ -95,147 +170,59 @@ void mempin_count_refusal(enum mempin_refusal why)
 }
 
 /*
- * Charges VmPin before pinning, as RDMA's ib_umem_get does, but never past
- * RLIMIT_MEMLOCK even for an instant (see mempin_add_within()).
+ * Charges @pages before pinning them, never past RLIMIT_MEMLOCK even for an
+ * instant (see mempin_add_within()).  CAP_IPC_LOCK lifts the limit, not the
+ * charge: the counters always say what is pinned.
  */
 int mempin_charge(struct mempin_ctx *ctx, unsigned long pages)
 {
-	s64 limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct user_struct *user = ctx->cred->user;
+	bool fits;
 
-	if (!pages)
-		return 0;
+	if (ctx->per_process)
+		fits = mempin_add_within(&ctx->mm->pinned_vm, pages, limit);
+	else
+		fits = mempin_add_within_long(&user->locked_vm, pages, limit);
 	/* _noaudit: a refusal here is ordinary, not a security event. */
-	if (!mempin_add_within(&ctx->mm->pinned_vm, pages, limit) &&
-	    (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK) ||
-	     !mempin_add_within(&ctx->mm->pinned_vm, pages, -1))) {
-		mempin_count_refusal(MEMPIN_REFUSED_RLIMIT);
-		return -ENOMEM;
+	if (!fits) {
+		if (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
+			mempin_count_refusal(MEMPIN_REFUSED_RLIMIT);
+			return -ENOMEM;
+		}
+		if (ctx->per_process)
+			atomic64_add(pages, &ctx->mm->pinned_vm);
+		else
+			atomic_long_add(pages, &user->locked_vm);
 	}
-	atomic64_add(pages, &mempin_totals.charged);
+	if (!ctx->per_process)
+		atomic64_add(pages, &ctx->mm->pinned_vm);
 	return 0;
 }
 
+/* Takes back a charge of mempin_charge(): never fails, never allocates. */
 void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages)
 {
+	if (!ctx->per_process)
+		atomic_long_sub(pages, &ctx->cred->user->locked_vm);
 	atomic64_sub(pages, &ctx->mm->pinned_vm);
-	atomic64_sub(pages, &mempin_totals.charged);
 }
 
 /*
- * Pages of [first, last] covered by pins already in the container (their
- * union), and how many pins overlap it.  Overlapping pins come in order of
- * their first page, so one sweep merges them.
+ * How many pins of the container overlap [first, last], counting up to
+ * MEMPIN_MAX_OVERLAP + 1.  The bound keeps one container from pinning one
+ * virtual page without end even where the budget does not apply
+ * (CAP_IPC_LOCK).
  */
-unsigned long mempin_va_covered(struct mempin_ctx *ctx, unsigned long first,
-				unsigned long last, unsigned int *noverlap)
+unsigned int mempin_count_overlap(struct mempin_ctx *ctx, unsigned long first,
+				  unsigned long last)
 {
 	struct mempin_region *q;
-	unsigned long next = first, covered = 0;
 	unsigned int n = 0;
 
-	for (q = mempin_it_iter_first(&ctx->ranges, first, last); q;
-	     q = mempin_it_iter_next(q, first, last)) {
-		unsigned long s = max(q->first, next);
-		unsigned long e = min(q->last, last);
-
-		if (++n > MEMPIN_MAX_OVERLAP)
-			break;
-		if (s <= e) {
-			covered += e - s + 1;
-			next = e + 1;
-		}
-	}
-	*noverlap = n;
-	return covered;
-}
-
-/* A position in a pin's runs: run index and the virtual page it starts at. */
-struct mempin_cursor {
-	const struct mempin_region *pin;
-	unsigned int run;
-	unsigned long start;
-};
-
-static void mempin_cursor_seek(struct mempin_cursor *c, unsigned long va)
-{
-	while (c->start + mempin_run_pages(c->pin->runs[c->run]) <= va) {
-		c->start += mempin_run_pages(c->pin->runs[c->run]);
-		c->run++;
-	}
-}
-
-/*
- * Marks in @bitmap (indexed from p->first) the pages where q holds the same
- * physical page at the same virtual page as p.  Within a stretch where both
- * pins stay inside one run each, the pfn difference is constant, so each
- * stretch matches as a whole or not at all: the work is per run, not page.
- */
-static void mempin_mark_same(struct mempin_cursor *pc,
-			     const struct mempin_region *q, unsigned long *bitmap)
-{
-	const struct mempin_region *p = pc->pin;
-	struct mempin_cursor qc = { .pin = q, .start = q->first };
-	struct mempin_cursor w;
-	unsigned long va = max(p->first, q->first);
-	unsigned long end = min(p->last, q->last) + 1;
-
-	/* Callers pass pins by first page: @pc only ever moves forward. */
-	mempin_cursor_seek(pc, va);
-	mempin_cursor_seek(&qc, va);
-	w = *pc;
-	while (va < end) {
-		u64 pr = p->runs[w.run], qr = q->runs[qc.run];
-		unsigned long pend = w.start + mempin_run_pages(pr);
-		unsigned long qend = qc.start + mempin_run_pages(qr);
-		unsigned long stop = min3(pend, qend, end);
-
-		if (mempin_run_pfn(pr) + (va - w.start) ==
-		    mempin_run_pfn(qr) + (va - qc.start))
-			bitmap_set(bitmap, va - p->first, stop - va);
-		va = stop;
-		if (va == pend && va < end) {
-			w.start = pend;
-			w.run++;
-		}
-		if (va == qend && va < end) {
-			qc.start = qend;
-			qc.run++;
-		}
-	}
-}
-
-/*
- * How many pages of @pin some other pin of the container holds too (same
- * virtual and physical page): those are charged already.  Costs nothing
- * when no other pin overlaps @pin, the common case.
- */
-long mempin_shared_pages(struct mempin_ctx *ctx, struct mempin_region *pin)
-{
-	struct mempin_cursor pc = { .pin = pin, .start = pin->first };
-	unsigned long *bitmap = NULL;
-	struct mempin_region *q;
-	long shared;
-
-	for (q = mempin_it_iter_first(&ctx->ranges, pin->first, pin->last); q;
-	     q = mempin_it_iter_next(q, pin->first, pin->last)) {
-		if (q == pin)
-			continue;
-		if (!bitmap) {
-			bitmap = kvcalloc(BITS_TO_LONGS(pin->npages),
-					  sizeof(long), GFP_KERNEL_ACCOUNT);
-			if (!bitmap)
-				return -ENOMEM;
-		}
-		mempin_mark_same(&pc, q, bitmap);
-		/* The common repeat, q covering all of @pin: often done here. */
-		if (q->first <= pin->first && q->last >= pin->last &&
-		    bitmap_full(bitmap, pin->npages))
-			break;
-		cond_resched();
-	}
-	if (!bitmap)
-		return 0;
-	shared = bitmap_weight(bitmap, pin->npages);
-	kvfree(bitmap);
-	return shared;
+	for (q = mempin_it_iter_first(&ctx->ranges, first, last);
+	     q && n <= MEMPIN_MAX_OVERLAP;
+	     q = mempin_it_iter_next(q, first, last))
+		n++;
+	return n;
 }

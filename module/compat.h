@@ -67,6 +67,40 @@ static inline void mempin_unpin_contig(struct page *page, unsigned long n,
 #error "mempin: no way to unpin user pages on this kernel (see module/probes)"
 #endif
 
+#ifdef MEMPIN_HAVE_IS_COW_MAPPING
+static inline bool mempin_is_cow_mapping(vm_flags_t flags)
+{
+	return is_cow_mapping(flags);
+}
+#else
+/* 5.10 keeps it in mm/internal.h: the same definition. */
+static inline bool mempin_is_cow_mapping(vm_flags_t flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+#endif
+
+/* Slow GUP, under the caller's mmap_read_lock(). */
+#if defined(MEMPIN_HAVE_PIN_USER_PAGES_VMAS)
+static inline long mempin_pin_user_pages_locked(unsigned long start,
+						unsigned long n,
+						unsigned int gup_flags,
+						struct page **pages)
+{
+	return pin_user_pages(start, n, gup_flags, pages, NULL);
+}
+#elif defined(MEMPIN_HAVE_PIN_USER_PAGES)
+static inline long mempin_pin_user_pages_locked(unsigned long start,
+						unsigned long n,
+						unsigned int gup_flags,
+						struct page **pages)
+{
+	return pin_user_pages(start, n, gup_flags, pages);
+}
+#else
+#error "mempin: no pin_user_pages() on this kernel (see module/probes)"
+#endif
+
 #ifndef MEMPIN_HAVE_VMA_IS_FSDAX
 #error "mempin: vma_is_fsdax() not found (see module/probes)"
 #endif

@@ -5,14 +5,16 @@
  *
  *   main.c     device, open/release, ioctl decoding and dispatch
  *   pin.c      the pin path: mapping checks, GUP in chunks, runs, unpin
- *   account.c  charging: RLIMIT_MEMLOCK/VmPin, the system-wide cap, and
- *              which pages of a pin other pins already charged
+ *   account.c  charging: the user's or the process's RLIMIT_MEMLOCK budget,
+ *              VmPin, the system-wide cap
+ *   mm.c       pins die with their address space (an mmu notifier)
  *   observe.c  what operators see: fdinfo, sysfs counters, tracepoints
  */
 #ifndef MEMPIN_INTERNAL_H
 #define MEMPIN_INTERNAL_H
 
 #include <linux/bits.h>
+#include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -21,15 +23,17 @@
 struct seq_file;
 struct file;
 struct attribute_group;
+struct cred;
+struct mempin_mm;
 
 /* GUP batch: one page of page pointers, rescheduling between batches. */
 #define MEMPIN_CHUNK_PAGES	(PAGE_SIZE / sizeof(struct page *))
 /* Largest single pin: keeps every allocation far below INT_MAX. */
 #define MEMPIN_MAX_PIN_PAGES	BIT(26)
 /*
- * Existing pins one new pin may overlap.  Bounds the work of overlap
- * charging and, with it, how often one container can pin one page (each
- * pin adds to the page's refcount, which must never overflow).
+ * Existing pins one new pin may overlap: how often one container may pin
+ * one virtual page, whatever its budget (each pin adds to the page's
+ * refcount, which must never overflow).
  */
 #define MEMPIN_MAX_OVERLAP	1024
 #define MEMPIN_MAX_BATCH	65536
@@ -69,18 +73,25 @@ struct mempin_region {
 
 struct mempin_ctx {
 	struct mm_struct *mm;		/* mmgrab()ed owner address space */
+	struct mempin_mm *mpm;		/* its notifier (mm.c), and mm_node */
+	struct list_head mm_node;	/* in mpm->ctxs */
+	const struct cred *cred;	/* the opener's: its user is charged */
+	bool per_process;		/* charge_mode "process" at open() */
+	bool mm_gone;			/* its pins went with it (mm.c) */
 	struct pid *owner;		/* the opening process, for fdinfo */
 	u64 id;				/* unique while loaded, for fdinfo */
 	struct mutex lock;		/* everything below */
 	struct rb_root handles;
 	struct rb_root_cached ranges;
-	struct page **scratch;		/* one GUP chunk of page pointers */
+	struct page **scratch;		/* one GUP chunk; NULL once mm is gone */
 	struct mempin_region *spare;	/* the last region freed, for reuse */
 	u64 last_handle;
-	/* Written under lock; fdinfo reads them without (READ_ONCE). */
+	/*
+	 * Written under lock; fdinfo reads them without (READ_ONCE).  Each pin
+	 * charges its own pages, so npages is also what the container charges.
+	 */
 	u64 npins;
 	u64 npages;			/* page references held by all pins */
-	u64 ncharged;			/* distinct pages charged to mm */
 };
 
 /* Why a pin was refused, counted system-wide for sysfs. */
@@ -100,7 +111,6 @@ struct mempin_totals {
 	atomic64_t pins;
 	atomic64_t pages;		/* page references: what the cap bounds */
 	atomic64_t pages_max;		/* high-water mark of pages */
-	atomic64_t charged;		/* pages charged to some mm */
 	atomic64_t refused[MEMPIN_REFUSED_NR];
 };
 
@@ -109,7 +119,7 @@ extern struct mempin_totals mempin_totals;
 /* pin.c */
 int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 		     struct mempin_region **pinp);
-int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin);
+void mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin);
 struct mempin_region *mempin_find_handle(struct mempin_ctx *ctx, u64 handle);
 struct mempin_region *mempin_find_range(struct mempin_ctx *ctx, u64 addr, u64 len);
 void mempin_release_all(struct mempin_ctx *ctx);
@@ -123,9 +133,10 @@ mempin_it_iter_next(struct mempin_region *reg, unsigned long first,
 		    unsigned long last);
 
 /* account.c */
-unsigned long mempin_va_covered(struct mempin_ctx *ctx, unsigned long first,
-				unsigned long last, unsigned int *noverlap);
-long mempin_shared_pages(struct mempin_ctx *ctx, struct mempin_region *pin);
+void mempin_container_add(struct mempin_ctx *ctx);
+void mempin_container_del(void);
+unsigned int mempin_count_overlap(struct mempin_ctx *ctx, unsigned long first,
+				  unsigned long last);
 int mempin_charge(struct mempin_ctx *ctx, unsigned long pages);
 void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages);
 int mempin_cap_reserve(unsigned long pages);
@@ -133,6 +144,11 @@ void mempin_cap_release(unsigned long pages);
 void mempin_reset_pages_max(void);
 unsigned long mempin_cap_pages(void);
 void mempin_count_refusal(enum mempin_refusal why);
+
+/* mm.c */
+int mempin_mm_bind(struct mempin_ctx *ctx);
+void mempin_mm_unbind(struct mempin_ctx *ctx);
+void mempin_mm_exit(void);
 
 /* observe.c */
 extern const struct attribute_group *mempin_attr_groups[];

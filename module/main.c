@@ -7,10 +7,12 @@
  * Nothing here prints: every failure a user can cause is an errno.
  */
 #include <linux/compat.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -24,6 +26,7 @@
 static int mempin_open(struct inode *inode, struct file *file)
 {
 	struct mempin_ctx *ctx;
+	int ret = -ENOMEM;
 
 	if (!current->mm)
 		return -EPERM;
@@ -31,21 +34,29 @@ static int mempin_open(struct inode *inode, struct file *file)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->scratch = (struct page **)__get_free_page(GFP_KERNEL_ACCOUNT);
-	if (!ctx->scratch) {
-		kfree(ctx);
-		return -ENOMEM;
-	}
+	if (!ctx->scratch)
+		goto out_free;
 	mutex_init(&ctx->lock);
 	ctx->handles = RB_ROOT;
 	ctx->ranges = RB_ROOT_CACHED;
+	ret = mempin_mm_bind(ctx);
+	if (ret)
+		goto out_free;
 	/* Keeps the mm_struct (for pinned_vm), not the address space. */
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
+	/* The opener's user is charged, whatever credentials come later. */
+	ctx->cred = get_current_cred();
 	ctx->owner = get_pid(task_tgid(current));
 	ctx->id = atomic64_inc_return(&mempin_totals.containers_opened);
 	file->private_data = ctx;
-	atomic64_inc(&mempin_totals.containers);
+	mempin_container_add(ctx);
 	return stream_open(inode, file);
+
+out_free:
+	free_page((unsigned long)ctx->scratch);
+	kfree(ctx);
+	return ret;
 }
 
 /* Runs at the last fput(), maybe in another process: never current->mm. */
@@ -53,11 +64,12 @@ static int mempin_release(struct inode *inode, struct file *file)
 {
 	struct mempin_ctx *ctx = file->private_data;
 
-	trace_release(pid_nr(ctx->owner), ctx->npins, ctx->npages,
-		      ctx->ncharged);
-	mempin_release_all(ctx);
-	atomic64_dec(&mempin_totals.containers);
+	mempin_mm_unbind(ctx);
+	if (!ctx->mm_gone)
+		mempin_release_all(ctx);
+	mempin_container_del();
 	put_pid(ctx->owner);
+	put_cred(ctx->cred);
 	mmdrop(ctx->mm);
 	free_page((unsigned long)ctx->scratch);
 	mutex_destroy(&ctx->lock);
@@ -65,12 +77,16 @@ static int mempin_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* [addr, addr + len) must be a non-empty range of user addresses. */
-static int mempin_check_range(u64 addr, u64 len)
+/*
+ * [addr, addr + len) must be a non-empty range of user addresses.  @addr is
+ * untagged first (arm64 TBI, x86 LAM), as the kernel's own syscalls do.
+ */
+static int mempin_check_range(u64 *addr, u64 len)
 {
-	if (!len || addr + len < addr)
+	*addr = untagged_addr(*addr);
+	if (!len || *addr + len < *addr)
 		return -EINVAL;
-	if (addr + len > TASK_SIZE)
+	if (*addr + len > TASK_SIZE)
 		return -EFAULT;
 	return 0;
 }
@@ -110,7 +126,7 @@ static int mempin_pin_one(struct mempin_ctx *ctx, u64 addr, u64 len,
 	if (flags & ~MEMPIN_PIN_READONLY)
 		ret = -EOPNOTSUPP;
 	else
-		ret = mempin_check_range(addr, len);
+		ret = mempin_check_range(&addr, len);
 	if (!ret && mutex_lock_killable(&ctx->lock))
 		ret = -EINTR;
 	if (!ret) {
@@ -132,10 +148,10 @@ static int mempin_unpin_traced(struct mempin_ctx *ctx,
 {
 	u64 handle = reg->handle, addr = reg->addr, len = reg->len;
 	u64 pages = reg->npages;
-	int ret = mempin_unpin(ctx, reg);
 
-	trace_unpin(handle, addr, len, pages, ret);
-	return ret;
+	mempin_unpin(ctx, reg);
+	trace_unpin(handle, addr, len, pages, 0);
+	return 0;
 }
 
 /* Unpin by handle: shared by UNPIN and UNPIN_BATCH. */
@@ -165,19 +181,14 @@ static int mempin_ioc_pin(struct mempin_ctx *ctx, void *arg)
 
 /*
  * The caller never learnt the handle: the pin must not stay.  Another thread
- * may have unpinned it by range meanwhile; if unpinning runs out of memory
- * the pin stays until close, still charged.
+ * may have unpinned it by range meanwhile.  Killed while waiting for the
+ * lock, the pin goes with the address space when the process exits.
  */
 static void mempin_undo_pin(struct mempin_ctx *ctx, void *arg)
 {
 	struct mempin_pin_arg *req = arg;
-	struct mempin_region *reg;
 
-	mutex_lock(&ctx->lock);
-	reg = mempin_find_handle(ctx, req->handle);
-	if (reg)
-		mempin_unpin_traced(ctx, reg);
-	mutex_unlock(&ctx->lock);
+	mempin_unpin_handle(ctx, req->handle);
 }
 
 static int mempin_ioc_unpin(struct mempin_ctx *ctx, void *arg)
@@ -193,6 +204,7 @@ static int mempin_ioc_unpin(struct mempin_ctx *ctx, void *arg)
 			return -EINVAL;
 		return mempin_unpin_handle(ctx, req->handle);
 	}
+	req->addr = untagged_addr(req->addr);
 	if (req->handle || !req->len || req->addr + req->len < req->addr)
 		return -EINVAL;
 	if (mutex_lock_killable(&ctx->lock))
@@ -218,7 +230,7 @@ static int mempin_ioc_stats(struct mempin_ctx *ctx, void *arg)
 		return -EINTR;
 	st->pins = ctx->npins;
 	st->pages = ctx->npages;
-	st->charged_pages = ctx->ncharged;
+	st->charged_pages = ctx->npages;	/* each pin charges its own */
 	mutex_unlock(&ctx->lock);
 	return 0;
 }
@@ -265,11 +277,7 @@ static int mempin_ioc_pin_batch(struct mempin_ctx *ctx, void *arg)
 				     &pages);
 		if (ret)
 			break;
-		/*
-		 * The entry was writable a moment ago; if it no longer is,
-		 * undo the pin (should that run out of memory, the pin stays
-		 * until close, charged as usual).
-		 */
+		/* The entry was writable a moment ago; if no longer, undo. */
 		if (put_user(handle, &ur->handle)) {
 			mempin_unpin_handle(ctx, handle);
 			ret = -EFAULT;
@@ -355,10 +363,14 @@ static long mempin_ioctl(struct file *file, unsigned int cmd,
 	if (_IOC_TYPE(cmd) != MEMPIN_IOC_MAGIC ||
 	    _IOC_NR(cmd) >= ARRAY_SIZE(mempin_iocs))
 		return -ENOTTY;
-	ioc = &mempin_iocs[_IOC_NR(cmd)];
+	ioc = &mempin_iocs[array_index_nospec(_IOC_NR(cmd),
+					      ARRAY_SIZE(mempin_iocs))];
 	if (cmd != ioc->cmd)
 		return -ENOTTY;
-	/* A container works only for the address space that opened it. */
+	/*
+	 * A container works only for the address space that opened it; once
+	 * that has gone (mm.c), for none: mm_users is 0, no task has it.
+	 */
 	if (current->mm != ctx->mm)
 		return -EPERM;
 
@@ -407,6 +419,7 @@ static int __init mempin_init(void)
 static void __exit mempin_exit(void)
 {
 	misc_deregister(&mempin_misc);
+	mempin_mm_exit();
 }
 
 module_init(mempin_init);

@@ -4,6 +4,7 @@
  * (/sys/class/misc/mempin/stats/), and the tracepoints (trace.h).  The cap
  * itself is the module parameter max_pinned_pages (account.c).
  */
+#include <linux/cred.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/pid.h>
@@ -34,7 +35,7 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 	struct mempin_ctx *ctx = file->private_data;
 	bool locked = mutex_trylock(&ctx->lock);
 	u64 npins = READ_ONCE(ctx->npins);
-	u64 charged = READ_ONCE(ctx->ncharged);
+	u64 pages = READ_ONCE(ctx->npages);
 	u64 listed = 0;
 	struct rb_node *node;
 	pid_t owner = 0;
@@ -48,9 +49,16 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "mempin-id:\t%llu\n", ctx->id);
 	seq_printf(m, "mempin-owner-pid:\t%d\n", owner);
 	seq_printf(m, "mempin-pins:\t%llu\n", npins);
-	seq_printf(m, "mempin-pinned-pages:\t%llu\n", READ_ONCE(ctx->npages));
-	seq_printf(m, "mempin-charged-pages:\t%llu\n", charged);
-	seq_printf(m, "mempin-charged-bytes:\t%llu\n", charged << PAGE_SHIFT);
+	seq_printf(m, "mempin-pinned-pages:\t%llu\n", pages);
+	/* Each pin charges its own pages: charged == pinned. */
+	seq_printf(m, "mempin-charged-pages:\t%llu\n", pages);
+	seq_printf(m, "mempin-charged-bytes:\t%llu\n", pages << PAGE_SHIFT);
+	seq_printf(m, "mempin-charge-mode:\t%s\n",
+		   ctx->per_process ? "process" : "user");
+	seq_printf(m, "mempin-charged-uid:\t%u\n",
+		   from_kuid_munged(seq_user_ns(m), ctx->cred->user->uid));
+	seq_printf(m, "mempin-address-space:\t%s\n",
+		   READ_ONCE(ctx->mm_gone) ? "gone" : "live");
 	if (!locked) {
 		seq_printf(m, "mempin-pins-unlisted:\t%llu\n", npins);
 		return;
@@ -116,7 +124,8 @@ static struct mempin_counter_attr mempin_attr_pinned_pages_max = {
 	.counter = &mempin_totals.pages_max,
 };
 
-MEMPIN_COUNTER(charged_pages, charged);
+/* Each pin charges its own pages: the same counter. */
+MEMPIN_COUNTER(charged_pages, pages);
 MEMPIN_COUNTER(refused_rlimit, refused[MEMPIN_REFUSED_RLIMIT]);
 MEMPIN_COUNTER(refused_cap, refused[MEMPIN_REFUSED_CAP]);
 MEMPIN_COUNTER(refused_mapping, refused[MEMPIN_REFUSED_MAPPING]);

@@ -13,6 +13,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "trace.h"
 
 #define MEMPIN_START(reg) ((reg)->first)
 #define MEMPIN_LAST(reg) ((reg)->last)
@@ -68,7 +69,14 @@ static int mempin_vma_refusal(struct vm_area_struct *vma, bool writable)
 		return -EFAULT;
 	if (writable && mempin_vma_needs_dirty_tracking(vma))
 		return -EFAULT;
-	if (!writable && !(flags & VM_SHARED) && !MEMPIN_HAVE_READONLY_COW)
+	/*
+	 * Before 6.2 a read-only pin of a copy-on-write mapping may pin a page
+	 * that a later write replaces.  By the kernel's own definition: a
+	 * MAP_SHARED mapping of a file opened O_RDONLY has no VM_SHARED, but
+	 * it is no COW mapping either (no VM_MAYWRITE).
+	 */
+	if (!writable && mempin_is_cow_mapping(flags) &&
+	    !MEMPIN_HAVE_READONLY_COW)
 		return -EFAULT;
 	return 0;
 }
@@ -77,29 +85,60 @@ static int mempin_vma_refusal(struct vm_area_struct *vma, bool writable)
  * Every page of [start, end) must be mapped by a mapping that may be
  * long-term pinned.  GUP refuses most of these itself, but with errnos and
  * rules that vary by kernel; checking here makes them the same everywhere.
+ * The caller holds mmap_lock.
  */
-static int mempin_check_mappings(struct mm_struct *mm, unsigned long start,
-				 unsigned long end, bool writable)
+static int mempin_check_vmas(struct mm_struct *mm, unsigned long start,
+			     unsigned long end, bool writable)
 {
 	struct vm_area_struct *vma;
 	unsigned long addr = start;
 	int ret = 0;
 
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
 	while (addr < end) {
 		vma = find_vma(mm, addr);
-		if (!vma || vma->vm_start > addr) {
-			ret = -EFAULT;
-			break;
-		}
+		if (!vma || vma->vm_start > addr)
+			return -EFAULT;
 		ret = mempin_vma_refusal(vma, writable);
 		if (ret)
-			break;
+			return ret;
 		addr = vma->vm_end;
 	}
+	return 0;
+}
+
+static int mempin_check_mappings(struct mm_struct *mm, unsigned long start,
+				 unsigned long end, bool writable)
+{
+	int ret;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	ret = mempin_check_vmas(mm, start, end, writable);
 	mmap_read_unlock(mm);
 	return ret;
+}
+
+/*
+ * Where the mapping itself decides whether a pin may be taken and the pinned
+ * page cannot tell (a read-only pin before 6.2: a page cache page looks the
+ * same in a shared and in a private mapping), the check and GUP must see the
+ * same mappings: both run under one mmap_read_lock, chunk by chunk, so that
+ * a racing munmap() + mmap() cannot slip a COW mapping in between.
+ */
+static int mempin_pin_checked(struct mm_struct *mm, unsigned long addr,
+			      int nr, unsigned int gup_flags,
+			      struct page **pages)
+{
+	long got;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	got = mempin_check_vmas(mm, addr, addr + ((unsigned long)nr << PAGE_SHIFT),
+				gup_flags & FOLL_WRITE);
+	if (!got)
+		got = mempin_pin_user_pages_locked(addr, nr, gup_flags, pages);
+	mmap_read_unlock(mm);
+	return got;
 }
 
 /*
@@ -233,12 +272,18 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 static void mempin_unpin_runs(struct mempin_region *pin, bool dirty,
 			      struct page **batch)
 {
+	unsigned long since_resched = 0;
 	unsigned int i, n = 0;
 
 	for (i = 0; i < pin->nruns; i++) {
 		u64 run = pin->runs[i];
 		struct page *page = pfn_to_page(mempin_run_pfn(run));
 
+		since_resched += mempin_run_pages(run);
+		if (since_resched >= MEMPIN_CHUNK_PAGES) {
+			since_resched = 0;
+			cond_resched();
+		}
 		if (mempin_run_pages(run) > 1) {
 			mempin_unpin_contig(page, mempin_run_pages(run), dirty);
 			continue;
@@ -257,6 +302,7 @@ static void mempin_unpin_runs(struct mempin_region *pin, bool dirty,
 static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 {
 	unsigned int gup_flags = FOLL_LONGTERM | (pin->writable ? FOLL_WRITE : 0);
+	bool checked = !pin->writable && !MEMPIN_HAVE_READONLY_COW;
 	unsigned long addr = pin->first << PAGE_SHIFT;
 	unsigned long left = pin->npages;
 	struct mempin_checked ok = { NULL, NULL };
@@ -272,7 +318,12 @@ static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 			ret = -EINTR;
 			break;
 		}
-		got = pin_user_pages_fast(addr, nr, gup_flags, ctx->scratch);
+		if (checked)
+			got = mempin_pin_checked(ctx->mm, addr, nr, gup_flags,
+						 ctx->scratch);
+		else
+			got = pin_user_pages_fast(addr, nr, gup_flags,
+						  ctx->scratch);
 		if (got <= 0) {
 			ret = got ? got : -EFAULT;
 			break;
@@ -309,12 +360,10 @@ static void mempin_insert(struct mempin_ctx *ctx, struct mempin_region *pin)
  * The container's counters change only here, under its lock; fdinfo reads
  * them without it.  The system-wide pin count follows.
  */
-static void mempin_ctx_add(struct mempin_ctx *ctx, s64 pins, s64 pages,
-			   s64 charged)
+static void mempin_ctx_add(struct mempin_ctx *ctx, s64 pins, s64 pages)
 {
 	WRITE_ONCE(ctx->npins, ctx->npins + pins);
 	WRITE_ONCE(ctx->npages, ctx->npages + pages);
-	WRITE_ONCE(ctx->ncharged, ctx->ncharged + charged);
 	atomic64_add(pins, &mempin_totals.pins);
 }
 
@@ -367,7 +416,8 @@ static void mempin_region_put(struct mempin_ctx *ctx,
 
 /*
  * Pins every page that [addr, addr + len) touches (the range is valid user
- * memory: the caller checked), all or nothing.
+ * memory: the caller checked), all or nothing.  The pin charges all its
+ * pages, whatever other pins hold: references cost budget like memory.
  */
 int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 		     struct mempin_region **pinp)
@@ -375,18 +425,15 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	unsigned long first = addr >> PAGE_SHIFT;
 	unsigned long last = (addr + len - 1) >> PAGE_SHIFT;
 	unsigned long npages = last - first + 1;
-	unsigned long covered, charged;
 	struct mempin_region *pin;
-	unsigned int noverlap;
-	long shared;
 	int ret;
 
-	/* The limit MEMPIN_IOC_INFO reports as max_pin_pages. */
-	if (npages > MEMPIN_MAX_PIN_PAGES || npages > totalram_pages())
-		goto refuse_limit;
-	covered = mempin_va_covered(ctx, first, last, &noverlap);
-	if (noverlap > MEMPIN_MAX_OVERLAP)
-		goto refuse_limit;
+	/* The limits MEMPIN_IOC_INFO reports as max_pin_pages, max_overlap. */
+	if (npages > MEMPIN_MAX_PIN_PAGES || npages > totalram_pages() ||
+	    mempin_count_overlap(ctx, first, last) > MEMPIN_MAX_OVERLAP) {
+		mempin_count_refusal(MEMPIN_REFUSED_LIMIT);
+		return -ENOMEM;
+	}
 	ret = mempin_check_mappings(ctx->mm, first << PAGE_SHIFT,
 				    (last + 1) << PAGE_SHIFT, !readonly);
 	if (ret) {
@@ -408,13 +455,7 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	ret = mempin_cap_reserve(npages);
 	if (ret)
 		goto out_free;
-	/*
-	 * Pages no other pin covers are certainly new: charge them before
-	 * pinning.  Covered ones are new only where the physical page differs
-	 * (memory replaced since): known after pinning.
-	 */
-	charged = npages - covered;
-	ret = mempin_charge(ctx, charged);
+	ret = mempin_charge(ctx, npages);
 	if (ret)
 		goto out_cap;
 	ret = mempin_gup(ctx, pin);
@@ -423,52 +464,32 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 			mempin_count_refusal(MEMPIN_REFUSED_GUP);
 		goto out_uncharge;
 	}
-	if (covered) {
-		shared = mempin_shared_pages(ctx, pin);
-		ret = shared < 0 ? shared : mempin_charge(ctx, covered - shared);
-		if (ret)
-			goto out_unpin;
-		charged += covered - shared;
-	}
 
 	pin->handle = ++ctx->last_handle;
 	mempin_insert(ctx, pin);
-	mempin_ctx_add(ctx, 1, npages, charged);
+	mempin_ctx_add(ctx, 1, npages);
 	*pinp = pin;
 	return 0;
 
-out_unpin:
-	mempin_unpin_runs(pin, false, ctx->scratch);
 out_uncharge:
-	mempin_uncharge(ctx, npages - covered);
+	mempin_uncharge(ctx, npages);
 out_cap:
 	mempin_cap_release(npages);
 out_free:
 	mempin_region_put(ctx, pin);
 	return ret;
-
-refuse_limit:
-	mempin_count_refusal(MEMPIN_REFUSED_LIMIT);
-	return -ENOMEM;
 }
 
-/* Fails only with -ENOMEM, leaving the pin in place. */
-int mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
+/* Never fails and never allocates: unpinning needs nothing new. */
+void mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
 {
-	long shared = mempin_shared_pages(ctx, pin);
-	unsigned long uncharged;
-
-	if (shared < 0)
-		return shared;
-	uncharged = pin->npages - shared;
 	rb_erase(&pin->handle_node, &ctx->handles);
 	mempin_itree_remove(pin, &ctx->ranges);
 	mempin_unpin_runs(pin, pin->writable, ctx->scratch);
-	mempin_uncharge(ctx, uncharged);
+	mempin_uncharge(ctx, pin->npages);
 	mempin_cap_release(pin->npages);
-	mempin_ctx_add(ctx, -1, -(s64)pin->npages, -(s64)uncharged);
+	mempin_ctx_add(ctx, -1, -(s64)pin->npages);
 	mempin_region_put(ctx, pin);
-	return 0;
 }
 
 struct mempin_region *mempin_find_handle(struct mempin_ctx *ctx, u64 handle)
@@ -501,11 +522,16 @@ struct mempin_region *mempin_find_range(struct mempin_ctx *ctx, u64 addr, u64 le
 	return NULL;
 }
 
-/* At release: nothing else can reach the container any more. */
+/*
+ * Unpins and uncharges everything: at the last close, or when the address
+ * space goes (mm.c).  Either way no ioctl can reach the container any more.
+ */
 void mempin_release_all(struct mempin_ctx *ctx)
 {
 	struct mempin_region *pin, *next;
 
+	trace_release(pid_nr(ctx->owner), ctx->npins, ctx->npages,
+		      ctx->npages);
 	rbtree_postorder_for_each_entry_safe(pin, next, &ctx->handles,
 					     handle_node) {
 		mempin_unpin_runs(pin, pin->writable, ctx->scratch);
@@ -515,10 +541,9 @@ void mempin_release_all(struct mempin_ctx *ctx)
 	if (ctx->spare)
 		mempin_free(ctx->spare);
 	ctx->spare = NULL;
-	mempin_uncharge(ctx, ctx->ncharged);
+	mempin_uncharge(ctx, ctx->npages);
 	mempin_cap_release(ctx->npages);
 	ctx->handles = RB_ROOT;
 	ctx->ranges = RB_ROOT_CACHED;
-	mempin_ctx_add(ctx, -(s64)ctx->npins, -(s64)ctx->npages,
-		       -(s64)ctx->ncharged);
+	mempin_ctx_add(ctx, -(s64)ctx->npins, -(s64)ctx->npages);
 }
