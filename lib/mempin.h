@@ -46,7 +46,7 @@ struct mempin;
 struct mempin_stats {
 	uint64_t pins;		/* pins held */
 	uint64_t pages;		/* page references held by all pins */
-	uint64_t charged_pages;	/* distinct pages charged (VmPin) */
+	uint64_t charged_pages;	/* pages charged: equals pages (kept for ABI) */
 };
 
 /* The device's ABI version, features and limits, from mempin_info(). */

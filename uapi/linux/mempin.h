@@ -69,7 +69,7 @@ struct mempin_stats_arg {
 	__u32 flags;			/* in: 0 */
 	__aligned_u64 pins;		/* pins held */
 	__aligned_u64 pages;		/* page references held by all pins */
-	__aligned_u64 charged_pages;	/* distinct pages charged (VmPin) */
+	__aligned_u64 charged_pages;	/* pages charged: equals pages (ABI) */
 };
 
 /* One entry of a batch pin (in: addr, len, flags; out: handle). */
