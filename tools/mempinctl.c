@@ -51,6 +51,7 @@
 #define SYS_MODULE	"/sys/module/mempin"
 #define SYS_PARAMS	SYS_MODULE "/parameters"
 #define PARAM_CAP	SYS_PARAMS "/max_pinned_pages"
+#define PARAM_MODE	SYS_PARAMS "/charge_mode"
 #define SYS_MISC	"/sys/class/misc/mempin"
 #define SYS_STATS	SYS_MISC "/stats"
 #define DEFAULT_DEVICE	"/dev/mempin"
@@ -148,6 +149,24 @@ static int read_u64(const char *path, uint64_t *v)
 	if (n < 0)
 		return n;
 	return parse_u64(buf, v) ? 0 : -EINVAL;
+}
+
+/*
+ * What RLIMIT_MEMLOCK bounds (the module's charge_mode): "user" (all of a
+ * user's processes together) or "process"; "" if it cannot be read.
+ */
+static const char *charge_mode(char *buf, size_t len)
+{
+	FILE *f = fopen(PARAM_MODE, "re");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, (int)len, f))
+			buf[0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	return buf;
 }
 
 /* "s" unless n is 1. */
@@ -496,6 +515,7 @@ static bool cap_read(uint64_t *pages)
 static void status_json(const struct ctl *c, const struct modinfo *m,
 			const struct devinfo *d, const struct counters *k)
 {
+	char mode[32];
 	struct json j = { stdout, 0, true };
 	char name[64], buf[PATH_MAX];
 	uint64_t cap;
@@ -578,6 +598,10 @@ static void status_json(const struct ctl *c, const struct modinfo *m,
 	}
 	json_close(&j, '}');
 
+	if (loaded && *charge_mode(mode, sizeof(mode)))
+		json_str(&j, "charge_mode", mode);
+	else
+		json_null(&j, "charge_mode");
 	if (loaded && cap_read(&cap)) {
 		json_open(&j, "cap", '{');
 		json_u64(&j, "max_pinned_pages", cap);
@@ -601,6 +625,7 @@ static void status_json(const struct ctl *c, const struct modinfo *m,
 static void status_human(const struct ctl *c, const struct modinfo *m,
 			 const struct devinfo *d, const struct counters *k)
 {
+	char mode[32];
 	char b1[32], b2[32], u[64], g[64];
 	uint64_t cap = 0;
 	bool have_cap = mod_loaded(m) && cap_read(&cap);
@@ -655,8 +680,11 @@ static void status_human(const struct ctl *c, const struct modinfo *m,
 	       v[ST_PAGES_MAX], fmt_bytes(v[ST_PAGES_MAX] * c->page_size, b2, sizeof(b2)));
 	if (cap)
 		printf(", %.1f%% of the cap", 100.0 * (double)v[ST_PAGES] / (double)cap);
-	printf("\n  charged     %" PRIu64 " pages (%s) to RLIMIT_MEMLOCK (VmPin)\n",
-	       v[ST_CHARGED], fmt_bytes(v[ST_CHARGED] * c->page_size, b1, sizeof(b1)));
+	charge_mode(mode, sizeof(mode));
+	printf("\n  charged     %" PRIu64 " pages (%s) to RLIMIT_MEMLOCK, one budget per %s\n",
+	       v[ST_CHARGED], fmt_bytes(v[ST_CHARGED] * c->page_size, b1, sizeof(b1)),
+	       !strcmp(mode, "process") ? "process (charge_mode process)" :
+	       "user (charge_mode user), shared with io_uring");
 	printf("  refused     rlimit %" PRIu64 ", cap %" PRIu64 ", mapping %" PRIu64
 	       ", limit %" PRIu64 ", gup %" PRIu64 "\n", v[ST_REF_RLIMIT],
 	       v[ST_REF_CAP], v[ST_REF_MAPPING], v[ST_REF_LIMIT], v[ST_REF_GUP]);
@@ -1771,6 +1799,7 @@ static void fmt_limit(rlim_t v, char *buf, size_t len)
 static void doctor_rlimit(const struct ctl *c, uint64_t need, const char *group,
 			  struct check *k)
 {
+	char mode[32];
 	uint64_t need_pages = (need + c->page_size - 1) / c->page_size;
 	uint64_t kib;
 	struct rlimit rl;
@@ -1798,8 +1827,11 @@ static void doctor_rlimit(const struct ctl *c, uint64_t need, const char *group,
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / c->page_size >= need_pages) {
 		check_set(k, RES_OK, "ok",
-			  "RLIMIT_MEMLOCK soft %s, hard %s: room for %s (less what the "
-			  "process has pinned or locked already)", s, h, n);
+			  "RLIMIT_MEMLOCK soft %s, hard %s: room for %s (less what %s "
+			  "pinned already)", s, h, n,
+			  !strcmp(charge_mode(mode, sizeof(mode)), "process") ?
+			  "this process has" :
+			  "this user's processes have (mempin and io_uring)");
 		return;
 	}
 	/* Suggest 1 GiB, as the shipped limits.d example, or what is needed. */
@@ -1807,7 +1839,7 @@ static void doctor_rlimit(const struct ctl *c, uint64_t need, const char *group,
 	kib = kib > 1048576 ? kib : 1048576;
 	check_set(k, RES_FAIL, "too-low",
 		  "RLIMIT_MEMLOCK soft %s, hard %s: pinning %s fails with ENOMEM "
-		  "(pins are charged to it, as mlock)", s, h, n);
+		  "(pins are charged to it, as io_uring's buffers)", s, h, n);
 	check_fix(k, "%sfor logins, in /etc/security/limits.d/mempin.conf: "
 		  "'@%s soft memlock %" PRIu64 "' and '@%s hard memlock %" PRIu64 "' (KiB; "
 		  "new login); for a systemd service: LimitMEMLOCK= in its unit",
