@@ -99,4 +99,8 @@ void ch_fail(struct chan *ch, const char *file, int line, const char *fmt, ...);
 void *xmap(size_t len);
 void xunmap(void *p, size_t len);
 
+/* One fd over a unix socket (SCM_RIGHTS): 0 or -errno; the fd or -1. */
+int send_fd(int sock, int fd);
+int recv_fd(int sock);
+
 #endif

@@ -20,6 +20,8 @@ int main(int argc, char **argv)
 	/* Re-executed by the exec test of t_lifecycle.c. */
 	if (argc == 3 && !strcmp(argv[1], "--exec-eperm"))
 		return exec_eperm_main(atoi(argv[2]));
+	if (argc > 1 && !strcmp(argv[1], "--budget-exec"))
+		return budget_exec_main(argc, argv);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sr = srunner_create(abi_suite());
@@ -29,6 +31,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, lifecycle_suite());
 	srunner_add_suite(sr, lib_suite());
 	srunner_add_suite(sr, limits_suite());
+	srunner_add_suite(sr, budget_suite());
 	srunner_add_suite(sr, observe_suite());	/* reloads the module */
 	srunner_add_suite(sr, rmmod_suite());	/* unloads the module: last */
 	srunner_set_fork_status(sr, CK_FORK);

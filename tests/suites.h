@@ -12,6 +12,7 @@ Suite *migrate_suite(void);	/* t_migrate.c: move_pages, compaction */
 Suite *lifecycle_suite(void);	/* t_lifecycle.c: fork, munmap, threads */
 Suite *lib_suite(void);		/* t_lib.c: libmempin */
 Suite *limits_suite(void);	/* t_limits.c: limits under contention */
+Suite *budget_suite(void);	/* t_budget.c: budgets under attack */
 Suite *observe_suite(void);	/* t_observe.c: fdinfo, sysfs, trace, mempinctl */
 Suite *rmmod_suite(void);	/* t_rmmod.c: module unload/reload; last */
 
@@ -27,5 +28,7 @@ static inline TCase *tcase_slow(const char *name, double seconds)
 
 /* The exec helper of t_lifecycle.c (argv: --exec-eperm FD). */
 int exec_eperm_main(int fd);
+/* The exec chain of t_budget.c (argv: --budget-exec LEFT UP_W DOWN_R). */
+int budget_exec_main(int argc, char **argv);
 
 #endif
