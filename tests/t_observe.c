@@ -48,21 +48,27 @@ struct fdi {
 	uint64_t id;
 	long owner;
 	uint64_t pins, pages, charged, charged_bytes, unlisted;
+	char charge_mode[16];		/* user | process */
+	long charged_uid;
+	char address_space[8];		/* live | gone */
 	unsigned int nlist;
 	struct fdi_pin list[FDINFO_MAX_LISTED + 1];
 };
 
 /*
  * /proc/PID/fdinfo/FD (pid 0: self), checked for the documented layout:
- * the id, owner and totals in order, then the pins, then mempin-pins-unlisted last,
- * each "key:\tvalue".  Returns 0 or a message in why.
+ * the id, owner, totals, charge mode, charged uid and address space in
+ * order, then the pins, then mempin-pins-unlisted last, each "key:\tvalue".
+ * Returns 0 or a message in why.
  */
+#define FDI_HEAD 9
 static int fdi_read(pid_t pid, int fd, struct fdi *f, char *why, size_t len)
 {
-	static const char *const head[] = {
+	static const char *const head[FDI_HEAD] = {
 		"mempin-id", "mempin-owner-pid", "mempin-pins",
 		"mempin-pinned-pages", "mempin-charged-pages",
-		"mempin-charged-bytes",
+		"mempin-charged-bytes", "mempin-charge-mode",
+		"mempin-charged-uid", "mempin-address-space",
 	};
 	char path[64], line[256];
 	unsigned int n = 0;
@@ -91,8 +97,9 @@ static int fdi_read(pid_t pid, int fd, struct fdi *f, char *why, size_t len)
 			return -1;
 		}
 		*tab = 0;
+		tab[2 + strcspn(tab + 2, "\n")] = 0;
 		v = strtoull(tab + 2, NULL, 10);
-		if (n < 6) {
+		if (n < FDI_HEAD) {
 			if (strcmp(line, head[n])) {
 				snprintf(why, len, "line %u is %s, not %s", n, line, head[n]);
 				fclose(in);
@@ -105,6 +112,15 @@ static int fdi_read(pid_t pid, int fd, struct fdi *f, char *why, size_t len)
 			case 3: f->pages = v; break;
 			case 4: f->charged = v; break;
 			case 5: f->charged_bytes = v; break;
+			case 6:
+				snprintf(f->charge_mode, sizeof(f->charge_mode),
+					 "%s", tab + 2);
+				break;
+			case 7: f->charged_uid = (long)v; break;
+			case 8:
+				snprintf(f->address_space,
+					 sizeof(f->address_space), "%s", tab + 2);
+				break;
 			}
 		} else if (!strcmp(line, "mempin-pins-unlisted")) {
 			f->unlisted = v;
@@ -125,7 +141,7 @@ static int fdi_read(pid_t pid, int fd, struct fdi *f, char *why, size_t len)
 		n++;
 	}
 	fclose(in);
-	if (n < 6 || !last) {
+	if (n < FDI_HEAD || !last) {
 		snprintf(why, len, "%s: %u mempin lines, no mempin-pins-unlisted", path, n);
 		return -1;
 	}
@@ -139,7 +155,12 @@ static void xfdi(pid_t pid, int fd, struct fdi *f)
 	ck_assert_msg(fdi_read(pid, fd, f, why, sizeof(why)) == 0, "fdinfo: %s", why);
 }
 
-/* fdinfo totals == MEMPIN_IOC_STATS; charged-bytes == charged pages. */
+/*
+ * fdinfo totals == MEMPIN_IOC_STATS; charged-bytes == charged pages ==
+ * pinned pages (each pin charges its own).  Our own container, opened in
+ * the default charge mode by us: charged to our uid, its address space
+ * live (the stats ioctl answered).
+ */
 static void assert_fdi_stats(int fd, const struct fdi *f)
 {
 	struct mempin_stats_arg st;
@@ -148,8 +169,12 @@ static void assert_fdi_stats(int fd, const struct fdi *f)
 	ck_assert_uint_eq(f->pins, st.pins);
 	ck_assert_uint_eq(f->pages, st.pages);
 	ck_assert_uint_eq(f->charged, st.charged_pages);
+	ck_assert_uint_eq(f->charged, f->pages);
 	ck_assert_uint_eq(f->charged_bytes, st.charged_pages * PG);
 	ck_assert_uint_eq(f->nlist + f->unlisted, st.pins);
+	ck_assert_str_eq(f->charge_mode, "user");
+	ck_assert_int_eq(f->charged_uid, (long)getuid());
+	ck_assert_str_eq(f->address_space, "live");
 }
 
 static const struct fdi_pin *fdi_find(const struct fdi *f, uint64_t handle)
@@ -205,7 +230,7 @@ START_TEST(fdinfo_matches_stats_and_vmpin)
 	assert_fdi_stats(fd, &f);
 	ck_assert_uint_eq(f.pins, 4);
 	ck_assert_uint_eq(f.pages, 8 + 8 + 2 + 4);
-	ck_assert_uint_eq(f.charged, 12 + 2 + 4);
+	ck_assert_uint_eq(f.charged, 8 + 8 + 2 + 4);	/* overlap: twice */
 	ASSERT_VMPIN(vm0, f.charged);
 	ck_assert_uint_eq(f.nlist, 4);
 	/* Listed by handle, in order. */
@@ -257,6 +282,10 @@ static void child_fork_view(struct chan *ch, void *arg)
 	CREQ_EQ(ch, f.pages, fv->want.pages);
 	CREQ_EQ(ch, f.charged, fv->want.charged);
 	CREQ_EQ(ch, f.charged_bytes, fv->want.charged_bytes);
+	CREQ(ch, !strcmp(f.charge_mode, fv->want.charge_mode));
+	CREQ_EQ(ch, f.charged_uid, fv->want.charged_uid);
+	/* The parent's address space, alive. */
+	CREQ(ch, !strcmp(f.address_space, "live"));
 	CREQ_EQ(ch, f.nlist, fv->want.nlist);
 	CREQ_EQ(ch, f.list[0].handle, fv->want.list[0].handle);
 	CREQ_EQ(ch, f.list[0].addr, fv->want.list[0].addr);
@@ -292,7 +321,8 @@ START_TEST(fdinfo_after_fork)
 		ck_assert_int_eq(f.owner, getpid());
 		ck_assert_uint_eq(f.pins, 2);
 		ck_assert_uint_eq(f.pages, 20);
-		ck_assert_uint_eq(f.charged, 16);
+		ck_assert_uint_eq(f.charged, 20);
+		ck_assert_str_eq(f.address_space, "live");
 		ck_assert_int_eq(kv_vmpin_kb(c.pid), 0);
 		child_go(&c);
 	}
@@ -648,7 +678,7 @@ START_TEST(sysfs_totals_are_the_sum_and_return_to_zero)
 	fd[0] = xmp_open();
 	fd[1] = xmp_open();
 	xpin(fd[0], mem, 32 * PG, 0);
-	xpin(fd[0], mem, 32 * PG, 0);		/* identical: charged once */
+	xpin(fd[0], mem, 32 * PG, 0);		/* identical: charged again */
 	xpin(fd[1], mem + 8 * PG, 16 * PG, 0);
 	for (i = 0; i < NKIDS; i++)
 		ck_assert_int_eq(child_await(&c[i]), 0);
@@ -667,7 +697,8 @@ START_TEST(sysfs_totals_are_the_sum_and_return_to_zero)
 	ck_assert_uint_eq(v[C_CHARGED], sum[C_CHARGED]);
 	ck_assert_uint_eq(sum[C_PINS], 3 + 5 * 2);
 	ck_assert_uint_eq(sum[C_PAGES], 80 + (4 + 8) + 2 * (5 + 8) + 2 * (6 + 8));
-	ck_assert_uint_eq(sum[C_CHARGED], 48 + 10 + 2 * 10 + 2 * 10);
+	/* Every pin charges all its pages: charged == pinned. */
+	ck_assert_uint_eq(sum[C_CHARGED], sum[C_PAGES]);
 	/* The high-water mark is at least this peak. */
 	ck_assert_uint_ge(v[C_PAGES_MAX], v[C_PAGES]);
 
@@ -679,7 +710,7 @@ START_TEST(sysfs_totals_are_the_sum_and_return_to_zero)
 	ck_assert_uint_eq(v[C_CONTAINERS], 2);
 	ck_assert_uint_eq(v[C_PINS], 3);
 	ck_assert_uint_eq(v[C_PAGES], 80);
-	ck_assert_uint_eq(v[C_CHARGED], 48);
+	ck_assert_uint_eq(v[C_CHARGED], 80);
 	xclose(fd[0]);
 	xclose(fd[1]);
 	counters(v);
@@ -1080,7 +1111,7 @@ START_TEST(ctl_status_loaded)
 	ck_json_u64(o->json, "stats.containers", 1);
 	ck_json_u64(o->json, "stats.pins", 2);
 	ck_json_u64(o->json, "stats.pinned_pages", 10);
-	ck_json_u64(o->json, "stats.charged_pages", 8);
+	ck_json_u64(o->json, "stats.charged_pages", 10);	/* each pin its own */
 	ctl_free(o);
 
 	o = CTL("status");
@@ -1161,9 +1192,9 @@ START_TEST(ctl_ps_who_pins_how_much)
 	ck_json_u64(o->json, "totals.pinned_pages", counter(C_PAGES));
 	ck_json_u64(o->json, "totals.charged_pages", counter(C_CHARGED));
 	ck_json_u64(o->json, "totals.charged_bytes", counter(C_CHARGED) * PG);
-	ck_json_u64(o->json, "totals.charged_pages", 8 + 24 + 4);
+	ck_json_u64(o->json, "totals.charged_pages", 8 + 24 + 5);
 
-	/* Sorted by charged bytes: big (8 + 24 pages), parent (8), small (4). */
+	/* Sorted by charged bytes: big (8 + 24 pages), parent (8), small (5). */
 	p = ps_proc(o->json, cb.pid, &ib);
 	ck_json_u64(p, "containers", 2);
 	ck_json_u64(p, "shared_containers", 1);
@@ -1199,7 +1230,7 @@ START_TEST(ctl_ps_who_pins_how_much)
 	ck_json_u64(p, "shared_containers", 0);
 	ck_json_u64(p, "pins", 2);
 	ck_json_u64(p, "pinned_pages", 5);
-	ck_json_u64(p, "charged_pages", 4);
+	ck_json_u64(p, "charged_pages", 5);	/* the overlapping page twice */
 	ck_json_u64(p, "fds[0].pins_unlisted", 0);
 	ck_json_u64(p, "fds[0].pin_list[1].pages", 1);
 	ck_assert_msg(ib < ip && ip < is, "order: big %d, parent %d, small %d", ib, ip, is);
