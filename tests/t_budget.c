@@ -108,12 +108,12 @@ static void creq_gone(struct chan *ch, int fd)
 	char v[64];
 
 	CREQ_EQ(ch, mp_stats(fd, &st), -EPERM);
-	CREQ_EQ(ch, fdinfo_value(fd, "mempin-address-space", v, sizeof(v)), 0);
-	CREQ(ch, !strcmp(v, "gone"));
 	CREQ_EQ(ch, fdinfo_value(fd, "mempin-pins", v, sizeof(v)), 0);
 	CREQ(ch, !strcmp(v, "0"));
 	CREQ_EQ(ch, fdinfo_value(fd, "mempin-pinned-pages", v, sizeof(v)), 0);
 	CREQ(ch, !strcmp(v, "0"));
+	CREQ_EQ(ch, fdinfo_value(fd, "mempin-address-space", v, sizeof(v)), 0);
+	CREQ(ch, !strcmp(v, "gone"));
 }
 
 /* The attacker's own budget is whole: BUDGET pages pin, one more does not. */
