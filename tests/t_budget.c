@@ -127,6 +127,28 @@ static void creq_budget_free(struct chan *ch)
 	close(fd2);
 }
 
+static void creq_exited_ok(struct chan *ch, pid_t pid)
+{
+	int st;
+
+	CREQ_EQ(ch, waitpid(pid, &st, 0), pid);
+	CREQ(ch, WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/*
+ * The attacker's NKIDS children have exited; it holds their containers,
+ * empty, and its whole budget; then root measures.
+ */
+static void creq_all_gone(struct chan *ch, const int *fds)
+{
+	int i;
+
+	for (i = 0; i < NKIDS; i++)
+		creq_gone(ch, fds[i]);
+	creq_budget_free(ch);
+	ch_sync(ch);
+}
+
 /*
  * Root's side: starts the attacker, and when it says it holds all it could,
  * asserts the references the kernel holds for it (between lo and hi); then
@@ -177,24 +199,20 @@ static void attack_clone_files(struct chan *ch, void *arg)
 	for (i = 0; i < NKIDS; i++) {
 		long pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL,
 				   NULL, 0);
-		int st, r[2];
+		int r[2];
 
 		CREQ(ch, pid >= 0);
 		if (pid == 0) {
 			r[1] = open_and_pin(BUDGET, &r[0]);
 			_exit(write(p[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
 		}
-		CREQ_EQ(ch, waitpid(pid, &st, 0), pid);
-		CREQ(ch, WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		creq_exited_ok(ch, pid);
 		CREQ_EQ(ch, read(p[0], r, sizeof(r)), sizeof(r));
 		/* Each could pin the whole budget: the last one's pins went. */
 		CREQ_EQ(ch, r[1], 0);
 		fds[i] = r[0];
 	}
-	for (i = 0; i < NKIDS; i++)
-		creq_gone(ch, fds[i]);
-	creq_budget_free(ch);
-	ch_sync(ch);
+	creq_all_gone(ch, fds);
 }
 
 START_TEST(clone_files_children_exit)
@@ -286,7 +304,6 @@ static void attack_scm_collector(struct chan *ch, void *arg)
 	CREQ_EQ(ch, socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	for (i = 0; i < NKIDS; i++) {
 		pid_t pid = fork();
-		int st;
 
 		CREQ(ch, pid >= 0);
 		if (pid == 0) {
@@ -296,15 +313,11 @@ static void attack_scm_collector(struct chan *ch, void *arg)
 				_exit(1);
 			_exit(0);
 		}
-		CREQ_EQ(ch, waitpid(pid, &st, 0), pid);
-		CREQ(ch, WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		creq_exited_ok(ch, pid);
 		fds[i] = recv_fd(sv[0]);
 		CREQ(ch, fds[i] >= 0);
 	}
-	for (i = 0; i < NKIDS; i++)
-		creq_gone(ch, fds[i]);
-	creq_budget_free(ch);
-	ch_sync(ch);
+	creq_all_gone(ch, fds);
 }
 
 START_TEST(scm_rights_collector)
