@@ -8,8 +8,11 @@
  *    adding after a pin succeeds and subtracting before it unpins, so the
  *    published sum never exceeds what the kernel holds; every success then
  *    checks the sum against the cap.
- *  - RLIMIT_MEMLOCK: a monitor thread in each process and the parent read
- *    VmPin continuously; at quiet points VmPin == the containers' charged.
+ *  - RLIMIT_MEMLOCK: both processes are uid 1000, whose budget they share
+ *    (charge_mode "user"): the published sum is checked against it too.  A
+ *    monitor thread in each process and the parent read VmPin continuously;
+ *    at quiet points VmPin == the containers' charged == their pages (every
+ *    pin charges all its pages, overlapping or not).
  * Both limits must actually be hit (ENOMEM seen), or the race proved nothing.
  */
 #include <errno.h>
@@ -82,6 +85,13 @@ static void *lthread_main(void *p)
 			held[n++].pages = pages;
 			sum = __atomic_load_n(&ls->held[0], __ATOMIC_SEQ_CST) +
 			      __atomic_load_n(&ls->held[1], __ATOMIC_SEQ_CST);
+			if (a->rlimit && sum > MEMLOCK_PAGES) {
+				__atomic_add_fetch(&ls->vm_over, 1, __ATOMIC_RELAXED);
+				fail("limits: uid 1000's processes hold at least %lld charged "
+				     "pages, RLIMIT_MEMLOCK is %d pages (seed %llu)",
+				     (long long)sum, MEMLOCK_PAGES,
+				     (unsigned long long)cfg.seed);
+			}
 			if (sum > CAP_PAGES) {
 				__atomic_add_fetch(&ls->over_cap, 1, __ATOMIC_RELAXED);
 				fail("limits: the processes hold at least %lld page references, "
@@ -126,7 +136,7 @@ static int lproc(unsigned int idx, bool rlimit, double deadline)
 	uint8_t *mem = mmap(NULL, REGION_PAGES * PG, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	int fds[2];
-	long sum = 0, vm;
+	long sum = 0, pages = 0, vm;
 
 	if (rlimit && drop_root(1000, 1000, MEMLOCK_PAGES * PG)) {
 		fail("limits: cannot drop root");
@@ -142,8 +152,9 @@ static int lproc(unsigned int idx, bool rlimit, double deadline)
 	if (rlimit)
 		pthread_create(&mon, NULL, monitor_main, &deadline);
 	for (unsigned int t = 0; t < 2; t++) {
-		/* Both threads on one container and memory: overlaps charge once;
-		 * with rlimit, the second container charges the same pages again. */
+		/* Both threads pin the same memory, on one container (root) or
+		 * two (rlimit): every pin charges all its pages, overlapping or
+		 * not, in either. */
 		a[t] = (struct lthread){ idx, t, rlimit, fds[rlimit ? t : 0], mem, deadline };
 		pthread_create(&th[t], NULL, lthread_main, &a[t]);
 	}
@@ -156,10 +167,12 @@ static int lproc(unsigned int idx, bool rlimit, double deadline)
 
 		mp_stats(fds[i], &st);
 		sum += st.charged_pages;
+		pages += st.pages;
 	}
 	vm = kv_vmpin_kb(0);
-	if (vm != sum * (long)(PG / 1024))
-		fail("limits: p%u: VmPin %ld kB, containers charged %ld pages", idx, vm, sum);
+	if (vm != sum * (long)(PG / 1024) || sum != pages)
+		fail("limits: p%u: VmPin %ld kB, containers charged %ld pages, hold %ld",
+		     idx, vm, sum, pages);
 	close(fds[0]);
 	close(fds[1]);
 	if (kv_vmpin_kb(0) != 0)

@@ -449,7 +449,7 @@ static void do_op(struct rng *r, unsigned int t, enum op op)
 		ret = mp_stats(fd, &st);
 		if (ret)
 			bad(t, op, "stats", ret);
-		else if (st.charged_pages > st.pages || st.pins > st.pages ||
+		else if (st.charged_pages != st.pages || st.pins > st.pages ||
 			 st.pins > TABLE + 64)
 			fail("storm p%d t%u: stats pins %llu pages %llu charged %llu",
 			     proc_idx, t, (unsigned long long)st.pins,
