@@ -6,6 +6,8 @@
  *   storm   processes x threads racing pins against memory changes (storm.c)
  *   limits  two processes racing to the cap and to RLIMIT_MEMLOCK (limits.c)
  *   oom     a pinning process taken by the OOM killer (oom.c)
+ *   budget  two users' processes forking, exec'ing, passing containers,
+ *           against their budgets (budget.c)
  *   memcg   the module's allocations failing in a squeezed memcg (memcg.c)
  * After each: nothing pinned or charged anywhere, rmmod, reload, clean log.
  * No dependency on Check: this must keep working when things go wrong.
@@ -32,6 +34,8 @@ struct fuzz_cfg {
 	bool verbose;		/* print every call */
 	unsigned int storm_secs, storm_procs, storm_threads;
 	unsigned int limit_secs;
+	unsigned int budget_secs;	/* budget phase: seconds at most */
+	uint64_t budget_steps;	/* ... and steps (0: no bound; replays) */
 	bool oom;
 	const char *phases;	/* comma list, default all */
 	const char *self;	/* /proc/self/exe path for exec */
@@ -98,6 +102,8 @@ int phase_storm(void);
 int phase_limits(void);
 int phase_oom(void);
 int phase_memcg(void);
+int phase_budget(void);
 int storm_exec_child(int argc, char **argv);
+int budget_exec_child(int argc, char **argv);
 
 #endif

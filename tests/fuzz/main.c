@@ -3,14 +3,16 @@
  * mempin-fuzz: see fuzz.h.  Configured by the environment (the guest passes
  * on every MEMPIN_TEST_* variable of the host's make fuzz):
  *   MEMPIN_TEST_FUZZ_SEED        seed (default: from the clock; printed)
- *   MEMPIN_TEST_FUZZ_PHASES      comma list of ioctl,storm,limits,oom (the
- *                                default), memcg (opt-in: see memcg.c)
+ *   MEMPIN_TEST_FUZZ_PHASES      comma list of ioctl,storm,limits,budget,oom
+ *                                (the default), memcg (opt-in: see memcg.c)
  *   MEMPIN_TEST_FUZZ_IOCTLS      ioctl phase: fuzzed ioctls (1000000)
  *   MEMPIN_TEST_FUZZ_IOCTL_SECS  ... and seconds at most (120)
  *   MEMPIN_TEST_FUZZ_FROM, _CASES  replay cases [FROM, FROM + CASES) only
  *   MEMPIN_TEST_FUZZ_VERBOSE     print every ioctl case
  *   MEMPIN_TEST_FUZZ_STORM_SECS  (40), _STORM_PROCS (3), _STORM_THREADS (4)
  *   MEMPIN_TEST_FUZZ_LIMIT_SECS  (16)
+ *   MEMPIN_TEST_FUZZ_BUDGET_SECS (30), _BUDGET_STEPS (0: no bound; a
+ *                                failure prints the steps to replay it)
  * Exit status 0 when every phase passed.
  */
 #include <stdio.h>
@@ -53,6 +55,7 @@ int main(int argc, char **argv)
 		{ "ioctl", phase_ioctl, false },
 		{ "storm", phase_storm, false },
 		{ "limits", phase_limits, false },
+		{ "budget", phase_budget, false },
 		{ "oom", phase_oom, true },
 		{ "memcg", phase_memcg, true },
 	};
@@ -63,12 +66,14 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "--storm-exec"))
 		return storm_exec_child(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "--budget-exec"))
+		return budget_exec_child(argc, argv);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cfg.seed = env_u64("MEMPIN_TEST_FUZZ_SEED",
 			   mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ getpid()));
 	cfg.phases = getenv("MEMPIN_TEST_FUZZ_PHASES");
 	if (!cfg.phases || !*cfg.phases)
-		cfg.phases = "ioctl,storm,limits,oom";
+		cfg.phases = "ioctl,storm,limits,budget,oom";
 	cfg.ioctls = env_u64("MEMPIN_TEST_FUZZ_IOCTLS", 1000000);
 	cfg.ioctl_secs = env_u64("MEMPIN_TEST_FUZZ_IOCTL_SECS", 120);
 	cfg.first_case = env_u64("MEMPIN_TEST_FUZZ_FROM", 0);
@@ -78,6 +83,8 @@ int main(int argc, char **argv)
 	cfg.storm_procs = env_u64("MEMPIN_TEST_FUZZ_STORM_PROCS", 3);
 	cfg.storm_threads = env_u64("MEMPIN_TEST_FUZZ_STORM_THREADS", 4);
 	cfg.limit_secs = env_u64("MEMPIN_TEST_FUZZ_LIMIT_SECS", 16);
+	cfg.budget_secs = env_u64("MEMPIN_TEST_FUZZ_BUDGET_SECS", 30);
+	cfg.budget_steps = env_u64("MEMPIN_TEST_FUZZ_BUDGET_STEPS", 0);
 	if (readlink("/proc/self/exe", self, sizeof(self) - 1) < 0)
 		strcpy(self, argv[0]);
 	cfg.self = self;
