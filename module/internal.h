@@ -36,6 +36,14 @@ struct mempin_mm;
  * refcount, which must never overflow).
  */
 #define MEMPIN_MAX_OVERLAP	1024
+/*
+ * A page whose reference count has passed this is not pinned again: each
+ * pin of a small page adds GUP_PIN_COUNTING_BIAS (1024), and at 2^31 the
+ * count overflows and GUP WARNs.  The budgets bound one user's or one
+ * process's pins; this bounds everyone's together (many processes, many
+ * uids, CAP_IPC_LOCK), with room for pins in flight.
+ */
+#define MEMPIN_REF_CEILING	(1 << 30)
 #define MEMPIN_MAX_BATCH	65536
 
 /*

@@ -160,6 +160,15 @@ static bool mempin_page_needs_dirty_tracking(struct page *head)
 	return mapping && mapping_can_writeback(mapping);
 }
 
+/*
+ * Tail pages keep a zero count (a large folio's count is its head's, and
+ * gains one per page pinned, not 1024): one read per page covers both.
+ */
+static bool mempin_page_overpinned(struct page *page)
+{
+	return page_ref_count(page) > MEMPIN_REF_CEILING;
+}
+
 /* Struct pages [lo, hi) belong to a compound page already checked. */
 struct mempin_checked {
 	struct page *lo, *hi;
@@ -197,7 +206,8 @@ static int mempin_runs_grow(struct mempin_region *pin)
 
 /*
  * Appends @n freshly pinned pages to @pin's runs.  On failure the pages not
- * appended are unpinned here; those appended go with the runs.
+ * appended are unpinned here; those appended go with the runs.  -EOVERFLOW:
+ * a page was pinned too often (MEMPIN_REF_CEILING).
  *
  * Where pinned pages need checking (writable pins, before 6.5), one check
  * per compound page (a THP costs one, not 512).  Otherwise the pages GUP
@@ -225,6 +235,10 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 		struct page *page = pages[i];
 		unsigned long j, limit = n - i;
 
+		if (unlikely(mempin_page_overpinned(page))) {
+			ret = -EOVERFLOW;
+			break;
+		}
 		if (by_compound) {
 			if (page < ok->lo || page >= ok->hi) {
 				struct page *head = compound_head(page);
@@ -239,8 +253,9 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 			}
 			limit = min_t(unsigned long, limit, ok->hi - page);
 		}
-		/* pages[i, i + j) are page, page + 1, ... */
-		for (j = 1; j < limit && pages[i + j] == page + j; j++)
+		/* pages[i, i + j) are page, page + 1, ..., none overpinned */
+		for (j = 1; j < limit && pages[i + j] == page + j &&
+		     !mempin_page_overpinned(page + j); j++)
 			;
 		if (run && (IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP) ? page == next :
 			    page_to_pfn(page) == page_to_pfn(next)) &&
@@ -459,6 +474,11 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	if (ret)
 		goto out_cap;
 	ret = mempin_gup(ctx, pin);
+	if (ret == -EOVERFLOW) {
+		mempin_count_refusal(MEMPIN_REFUSED_LIMIT);
+		ret = -ENOMEM;
+		goto out_uncharge;
+	}
 	if (ret) {
 		if (ret != -EINTR)
 			mempin_count_refusal(MEMPIN_REFUSED_GUP);

@@ -32,6 +32,7 @@
 #define BUDGET		256		/* pages: RLIMIT_MEMLOCK 1 MiB */
 #define NKIDS		8
 #define MODE_PARAM	"/sys/module/mempin/parameters/charge_mode"
+#define STATS		"/sys/class/misc/mempin/stats"
 
 /*
  * An unprivileged process of uid 1000 with a budget of @pages.  Dumpable
@@ -471,6 +472,62 @@ START_TEST(one_page_many_mappings)
 }
 END_TEST
 
+/*
+ * Root (CAP_IPC_LOCK: no budget) pins one memfd page through two containers,
+ * 1024 references a pin (1024 adjacent mappings of it): whoever pins, a page
+ * past 2^30 references (2^20 pins of 1024) is refused with ENOMEM, far from
+ * the overflow at 2^31 where GUP WARNs.
+ */
+START_TEST(one_page_refcount_ceiling)
+{
+	const size_t nmaps = 1024, per_pin = 1024;
+	int mfd = memfd_create("one-page", MFD_CLOEXEC), fd[2], i, r = 0;
+	long refused = kv_read_long(STATS "/refused_limit");
+	char first[512] = "", *base;
+	int kmsg = kv_kmsg_open();
+	size_t n = 0, held[2] = { 0, 0 };
+	struct kv_pins a, b;
+
+	ck_assert_int_ge(kmsg, 0);
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(ftruncate(mfd, PG), 0);
+	base = mmap(NULL, nmaps * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(base != MAP_FAILED);
+	for (i = 0; i < (int)nmaps; i++)
+		ck_assert(mmap(base + i * PG, PG, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, mfd, 0) == base + i * PG);
+	base[0] = 1;
+	kv_pins_read(&a);
+	fd[0] = xmp_open();
+	fd[1] = xmp_open();
+	/* 600 pins in the first container, then the second until refused. */
+	for (i = 0; !r; i = n >= 600) {
+		r = mp_pin(fd[i], base, nmaps * PG, 0, NULL, NULL);
+		if (!r) {
+			n++;
+			held[i]++;
+		}
+	}
+	ck_assert_int_eq(r, -ENOMEM);
+	/* The 1024th pin crosses 2^30 within its second GUP chunk. */
+	ck_assert_uint_eq(n, 1023);
+	ck_assert_int_eq(kv_read_long(STATS "/refused_limit"), refused + 1);
+	ASSERT_STATS(fd[0], held[0], held[0] * per_pin, held[0] * per_pin);
+	ASSERT_STATS(fd[1], held[1], held[1] * per_pin, held[1] * per_pin);
+	kv_pins_read(&b);
+	ck_assert_uint_eq(KV_HELD(a, b), n * per_pin);
+	xclose(fd[0]);
+	xclose(fd[1]);
+	kv_pins_read(&b);
+	ck_assert_uint_eq(KV_HELD(a, b), 0);
+	ck_assert_msg(kv_kmsg_scan(kmsg, first, sizeof(first)) == 0,
+		      "kernel log: %s", first);
+	close(kmsg);
+	munmap(base, nmaps * PG);
+	close(mfd);
+}
+END_TEST
+
 /* ----------------------------------------------------------- io_uring */
 
 static int ring_setup(void)
@@ -596,6 +653,7 @@ Suite *budget_suite(void)
 	tcase_add_test(tc, scm_rights_collector);
 	tcase_add_test(tc, user_budget_shared_by_processes);
 	tcase_add_test(tc, one_page_many_mappings);
+	tcase_add_test(tc, one_page_refcount_ceiling);
 	tcase_add_test(tc, io_uring_shares_the_budget);
 	tcase_add_test(tc, readonly_pin_of_rdonly_shared_file);
 	suite_add_tcase(s, tc);
