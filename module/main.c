@@ -182,7 +182,8 @@ static int mempin_ioc_pin(struct mempin_ctx *ctx, void *arg)
 /*
  * The caller never learnt the handle: the pin must not stay.  Another thread
  * may have unpinned it by range meanwhile.  Killed while waiting for the
- * lock, the pin goes with the address space when the process exits.
+ * lock, the pin stays, charged, until it is unpinned by range, the
+ * container is closed, or its address space goes.
  */
 static void mempin_undo_pin(struct mempin_ctx *ctx, void *arg)
 {

@@ -12,6 +12,11 @@
  * space alike, before its pages are freed.  It unpins and uncharges every
  * pin of the containers bound there; what is left of them answers EPERM
  * (main.c) until the last fd goes.
+ *
+ * The notifier stays registered until the address space goes (or the
+ * module is unloaded), not only while containers are open: registering
+ * takes mm_take_all_locks(), which an open()/close() loop must not be able
+ * to repeat over tens of thousands of mappings.
  */
 #include <linux/err.h>
 #include <linux/list.h>
@@ -31,7 +36,12 @@ struct mempin_mm {
 	struct mmu_notifier mn;
 	struct mutex lock;		/* ctxs; taken before any ctx->lock */
 	struct list_head ctxs;		/* containers bound to mn.mm */
+	struct list_head node;		/* in mempin_mms: holds its own ref */
 };
+
+/* Notifiers holding the reference of their own (mempin_mm_hold()). */
+static LIST_HEAD(mempin_mms);
+static DEFINE_SPINLOCK(mempin_mms_lock);
 
 static struct mmu_notifier *mempin_mm_alloc(struct mm_struct *mm)
 {
@@ -41,7 +51,45 @@ static struct mmu_notifier *mempin_mm_alloc(struct mm_struct *mm)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&mpm->lock);
 	INIT_LIST_HEAD(&mpm->ctxs);
+	INIT_LIST_HEAD(&mpm->node);
 	return &mpm->mn;
+}
+
+static const struct mmu_notifier_ops mempin_mm_ops;
+
+/*
+ * A newly registered notifier takes a reference of its own, so that it
+ * outlives its containers (mmap_lock held for writing: binds of one mm
+ * are serialised, and a second get only counts).
+ */
+static void mempin_mm_hold(struct mempin_mm *mpm, struct mm_struct *mm)
+{
+	struct mmu_notifier *again;
+
+	if (!list_empty(&mpm->node))
+		return;
+	again = mmu_notifier_get_locked(&mempin_mm_ops, mm);
+	if (again != &mpm->mn) {
+		if (!IS_ERR(again))
+			mmu_notifier_put(again);
+		return;
+	}
+	spin_lock(&mempin_mms_lock);
+	list_add(&mpm->node, &mempin_mms);
+	spin_unlock(&mempin_mms_lock);
+}
+
+/* Drops that reference, once: at release, or at module exit. */
+static void mempin_mm_unhold(struct mempin_mm *mpm)
+{
+	bool held;
+
+	spin_lock(&mempin_mms_lock);
+	held = !list_empty(&mpm->node);
+	list_del_init(&mpm->node);
+	spin_unlock(&mempin_mms_lock);
+	if (held)
+		mmu_notifier_put(&mpm->mn);
 }
 
 static void mempin_mm_free(struct mmu_notifier *mn)
@@ -73,6 +121,8 @@ static void mempin_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 		mutex_unlock(&ctx->lock);
 	}
 	mutex_unlock(&mpm->lock);
+	/* Allowed here (mmu_notifier_put()); the containers keep theirs. */
+	mempin_mm_unhold(mpm);
 }
 
 static const struct mmu_notifier_ops mempin_mm_ops = {
@@ -87,11 +137,16 @@ int mempin_mm_bind(struct mempin_ctx *ctx)
 	struct mm_struct *mm = current->mm;
 	struct mmu_notifier *mn;
 
-	/* The first container of an mm registers: mm_take_all_locks(). */
 	if (mmap_write_lock_killable(mm))
 		return -EINTR;
+	/* The first container of an mm registers: mm_take_all_locks(). */
 	mn = mmu_notifier_get_locked(&mempin_mm_ops, mm);
+	if (!IS_ERR(mn))
+		mempin_mm_hold(container_of(mn, struct mempin_mm, mn), mm);
 	mmap_write_unlock(mm);
+	/* mm_take_all_locks() gives up on any signal: open() restarts. */
+	if (PTR_ERR_OR_ZERO(mn) == -EINTR)
+		return -ERESTARTSYS;
 	if (IS_ERR(mn))
 		return PTR_ERR(mn);
 	ctx->mpm = container_of(mn, struct mempin_mm, mn);
@@ -113,8 +168,24 @@ void mempin_mm_unbind(struct mempin_ctx *ctx)
 	mmu_notifier_put(&ctx->mpm->mn);
 }
 
-/* Module exit: the notifiers mmu_notifier_put() still frees, freed. */
+/*
+ * Module exit (no container is left): unregisters the notifiers still held
+ * for live address spaces, then waits until mmu_notifier_put() has freed
+ * them all.
+ */
 void mempin_mm_exit(void)
 {
+	struct mempin_mm *mpm;
+
+	/* Off the list under the lock: a racing release then drops nothing. */
+	spin_lock(&mempin_mms_lock);
+	while ((mpm = list_first_entry_or_null(&mempin_mms, struct mempin_mm,
+					       node))) {
+		list_del_init(&mpm->node);
+		spin_unlock(&mempin_mms_lock);
+		mmu_notifier_put(&mpm->mn);
+		spin_lock(&mempin_mms_lock);
+	}
+	spin_unlock(&mempin_mms_lock);
 	mmu_notifier_synchronize();
 }
