@@ -352,7 +352,12 @@ static void attack_siblings(struct chan *ch, void *arg)
 		pids[i] = fork();
 		CREQ(ch, pids[i] >= 0);
 		if (pids[i] == 0) {
-			int mine, r = open_and_pin(s->per_process ? BUDGET : 1, &mine);
+			int mine, r;
+
+			/* Not the parent's channel: its failure must reach root. */
+			close(ch->up_w);
+			close(ch->res_w);
+			r = open_and_pin(s->per_process ? BUDGET : 1, &mine);
 
 			c = r == (s->per_process ? 0 : -ENOMEM) ? 'y' : 'n';
 			/* Then hold it until the parent has been measured. */
