@@ -159,6 +159,16 @@ void mempin_reset_pages_max(void)
 	mempin_raise_pages_max();
 }
 
+/*
+ * Whether a pin must look at each page's reference count (pin.c).  Read
+ * after the pin's own reservation: the pins that do not look hold at most
+ * MEMPIN_REFS_WATCHED references together.
+ */
+bool mempin_refs_watched(void)
+{
+	return atomic64_read(&mempin_totals.pages) > MEMPIN_REFS_WATCHED;
+}
+
 void mempin_cap_release(unsigned long pages)
 {
 	atomic64_sub(pages, &mempin_totals.pages);

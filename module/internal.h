@@ -44,6 +44,12 @@ struct mempin_mm;
  * uids, CAP_IPC_LOCK), with room for pins in flight.
  */
 #define MEMPIN_REF_CEILING	(1 << 30)
+/*
+ * Pages are only looked at while mempin holds more references than this in
+ * all: below it, all of them together add at most 2^29 to any page's count,
+ * and the look would cost every pin of small pages a read per page.
+ */
+#define MEMPIN_REFS_WATCHED	(MEMPIN_REF_CEILING / 2 / GUP_PIN_COUNTING_BIAS)
 #define MEMPIN_MAX_BATCH	65536
 
 /*
@@ -151,6 +157,7 @@ int mempin_cap_reserve(unsigned long pages);
 void mempin_cap_release(unsigned long pages);
 void mempin_reset_pages_max(void);
 unsigned long mempin_cap_pages(void);
+bool mempin_refs_watched(void);
 void mempin_count_refusal(enum mempin_refusal why);
 
 /* mm.c */

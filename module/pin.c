@@ -160,15 +160,6 @@ static bool mempin_page_needs_dirty_tracking(struct page *head)
 	return mapping && mapping_can_writeback(mapping);
 }
 
-/*
- * Tail pages keep a zero count (a large folio's count is its head's, and
- * gains one per page pinned, not 1024): one read per page covers both.
- */
-static bool mempin_page_overpinned(struct page *page)
-{
-	return page_ref_count(page) > MEMPIN_REF_CEILING;
-}
-
 /* Struct pages [lo, hi) belong to a compound page already checked. */
 struct mempin_checked {
 	struct page *lo, *hi;
@@ -205,29 +196,33 @@ static int mempin_runs_grow(struct mempin_region *pin)
 }
 
 /*
- * Appends @n freshly pinned pages to @pin's runs.  On failure the pages not
- * appended are unpinned here; those appended go with the runs.  -EOVERFLOW:
- * a page was pinned too often (MEMPIN_REF_CEILING).
+ * Appends @n freshly pinned pages (one GUP chunk) to @pin's runs.  On
+ * failure the pages not appended are unpinned here; those appended go with
+ * the runs.
  *
- * Where pinned pages need checking (writable pins, before 6.5), one check
- * per compound page (a THP costs one, not 512).  Otherwise the pages GUP
- * returned are only compared with the expected struct page pointers: no
- * pfn arithmetic per page.
+ * Where pinned pages need looking at, once per compound page (a THP costs
+ * one look, not 512): for writable pins before 6.5 the mapping (-EFAULT);
+ * when @watch, the reference count against MEMPIN_REF_CEILING (-EOVERFLOW;
+ * a large folio's count is its head's).  Otherwise the pages GUP returned
+ * are only compared with the expected struct page pointers: no pfn
+ * arithmetic per page.
  */
 static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
-			    unsigned long n, struct mempin_checked *ok)
+			    unsigned long n, bool watch)
 {
 	bool check = MEMPIN_CHECK_PINNED_PAGES && pin->writable;
 	/*
 	 * Consecutive struct pages are consecutive pfns inside a compound
 	 * page, and anywhere with a virtually contiguous memmap
 	 * (SPARSEMEM_VMEMMAP, as x86-64 and arm64 have): there, with nothing
-	 * to check, a page costs one pointer compare.
+	 * to look at, a page costs one pointer compare.
 	 */
-	bool by_compound = check || !IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP);
+	bool by_compound = check || watch ||
+			   !IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP);
 	u64 *run = pin->nruns ? &pin->runs[pin->nruns - 1] : NULL;
 	struct page *next = run ? pfn_to_page(mempin_run_pfn(*run) +
 					      mempin_run_pages(*run)) : NULL;
+	struct mempin_checked ok = { NULL, NULL };
 	unsigned long i = 0;
 	int ret = 0;
 
@@ -235,27 +230,27 @@ static int mempin_add_pages(struct mempin_region *pin, struct page **pages,
 		struct page *page = pages[i];
 		unsigned long j, limit = n - i;
 
-		if (unlikely(mempin_page_overpinned(page))) {
-			ret = -EOVERFLOW;
-			break;
-		}
 		if (by_compound) {
-			if (page < ok->lo || page >= ok->hi) {
+			if (page < ok.lo || page >= ok.hi) {
 				struct page *head = compound_head(page);
 
+				if (watch && page_ref_count(head) >
+					     MEMPIN_REF_CEILING) {
+					ret = -EOVERFLOW;
+					break;
+				}
 				if (check &&
 				    mempin_page_needs_dirty_tracking(head)) {
 					ret = -EFAULT;
 					break;
 				}
-				ok->lo = head;
-				ok->hi = head + compound_nr(head);
+				ok.lo = head;
+				ok.hi = head + compound_nr(head);
 			}
-			limit = min_t(unsigned long, limit, ok->hi - page);
+			limit = min_t(unsigned long, limit, ok.hi - page);
 		}
-		/* pages[i, i + j) are page, page + 1, ..., none overpinned */
-		for (j = 1; j < limit && pages[i + j] == page + j &&
-		     !mempin_page_overpinned(page + j); j++)
+		/* pages[i, i + j) are page, page + 1, ... */
+		for (j = 1; j < limit && pages[i + j] == page + j; j++)
 			;
 		if (run && (IS_ENABLED(CONFIG_SPARSEMEM_VMEMMAP) ? page == next :
 			    page_to_pfn(page) == page_to_pfn(next)) &&
@@ -320,7 +315,7 @@ static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 	bool checked = !pin->writable && !MEMPIN_HAVE_READONLY_COW;
 	unsigned long addr = pin->first << PAGE_SHIFT;
 	unsigned long left = pin->npages;
-	struct mempin_checked ok = { NULL, NULL };
+	bool watch = mempin_refs_watched();
 	int ret = 0;
 
 	BUILD_BUG_ON(BITS_PER_LONG == 64 &&
@@ -343,7 +338,7 @@ static int mempin_gup(struct mempin_ctx *ctx, struct mempin_region *pin)
 			ret = got ? got : -EFAULT;
 			break;
 		}
-		ret = mempin_add_pages(pin, ctx->scratch, got, &ok);
+		ret = mempin_add_pages(pin, ctx->scratch, got, watch);
 		if (ret)
 			break;
 		addr += (unsigned long)got << PAGE_SHIFT;
