@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -399,6 +400,23 @@ static void mode_reset(void)
 	kv_write_file(MODE_PARAM, "user");
 }
 
+static void root_over_the_limit(void)
+{
+	struct rlimit rl = { 16 * PG, 16 * PG };
+	long vm0 = kv_vmpin_kb(0);
+	int fd = xmp_open();
+	char *mem = xmap(32 * PG), v[64];
+
+	ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	xpin(fd, mem, 32 * PG, 0);
+	ASSERT_VMPIN(vm0, 32);
+	ck_assert_int_eq(fdinfo_value(fd, "mempin-charge-mode", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "process");
+	xclose(fd);
+	ASSERT_VMPIN(vm0, 0);
+	xunmap(mem, 32 * PG);
+}
+
 START_TEST(process_mode_multiplies)
 {
 	struct siblings s = { 1 };
@@ -418,6 +436,8 @@ START_TEST(process_mode_multiplies)
 	free(v);
 	/* 4 processes of one uid, each its own budget. */
 	run_attack(attack_siblings, &s, 4 * BUDGET);
+	/* CAP_IPC_LOCK lifts the limit there too; VmPin still says it all. */
+	root_over_the_limit();
 	mode_set("user");
 }
 END_TEST
