@@ -43,7 +43,7 @@ struct mempin_mm;
  * process's pins; this bounds everyone's together (many processes, many
  * uids, CAP_IPC_LOCK), with room for pins in flight.
  */
-#define MEMPIN_REF_CEILING	(1 << 30)
+#define MEMPIN_REF_CEILING	BIT(30)
 /*
  * Pages are only looked at while mempin holds more references than this in
  * all: below it, all of them together add at most 2^29 to any page's count,
