@@ -18,9 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -633,6 +635,70 @@ START_TEST(io_uring_shares_the_budget)
 }
 END_TEST
 
+/* ----------------------------------------------- unpin under pressure */
+
+#define CGROOT	"/sys/fs/cgroup"
+#define CG	CGROOT "/mempin-unpin"
+
+/*
+ * Unpin allocates nothing, so it succeeds in a memory cgroup that cannot
+ * charge a single page more (before, unpinning one of two overlapping pins
+ * allocated a bitmap there, and failed or woke the memcg OOM killer).  No
+ * CREQ after root has closed the cgroup: reporting a failure would charge
+ * a pipe page; the exit status says it.
+ */
+static void unpin_when_full(struct chan *ch, void *arg)
+{
+	char *mem = touched(16);
+	uint64_t h1, h2;
+	int fd = mp_open(), r;
+
+	(void)arg;
+	CREQ(ch, mem != NULL && fd >= 0);
+	CREQ_EQ(ch, mp_pin(fd, mem, 16 * PG, 0, &h1, NULL), 0);
+	CREQ_EQ(ch, mp_pin(fd, mem + 4 * PG, 8 * PG, 0, &h2, NULL), 0);
+	CREQ_EQ(ch, kv_write_file("/proc/self/oom_score_adj", "-1000"), 0);
+	ch_sync(ch);	/* root moves us into a full cgroup */
+	r = mp_unpin(fd, h2);
+	if (!r)
+		r = mp_unpin(fd, h1);
+	_exit(r ? 100 - r : 0);
+}
+
+START_TEST(unpin_under_memory_pressure)
+{
+	char first[512] = "", pid[16], *cur;
+	int kmsg = kv_kmsg_open();
+	struct kv_pins a, b;
+	struct child c;
+
+	ck_assert_int_ge(kmsg, 0);
+	if (access(CGROOT "/cgroup.controllers", F_OK))
+		ck_assert_int_eq(mount("cgroup2", CGROOT, "cgroup2", 0, NULL), 0);
+	ck_assert_int_eq(kv_write_file(CGROOT "/cgroup.subtree_control", "+memory"), 0);
+	ck_assert(mkdir(CG, 0755) == 0 || errno == EEXIST);
+	kv_pins_read(&a);
+	child_start(&c, unpin_when_full, NULL);
+	ck_assert_int_eq(child_await(&c), 0);
+	snprintf(pid, sizeof(pid), "%d", c.pid);
+	ck_assert_int_eq(kv_write_file(CG "/cgroup.procs", pid), 0);
+	/* memory.high drains the per-cpu precharge; then not a page more. */
+	ck_assert_int_eq(kv_write_file(CG "/memory.high", "0"), 0);
+	cur = xread_all(CG "/memory.current", 64);
+	ck_assert_int_eq(kv_write_file(CG "/memory.max", cur), 0);
+	free(cur);
+	ck_assert_int_eq(kv_write_file(CG "/memory.high", "max"), 0);
+	child_go(&c);
+	CHILD_OK(&c);
+	kv_pins_read(&b);
+	ck_assert_uint_eq(KV_HELD(a, b), 0);
+	ck_assert_msg(kv_kmsg_scan(kmsg, first, sizeof(first)) == 0,
+		      "kernel log: %s", first);
+	close(kmsg);
+	ck_assert_int_eq(rmdir(CG), 0);
+}
+END_TEST
+
 /* ------------------------------------------------- read-only, O_RDONLY */
 
 /*
@@ -680,6 +746,7 @@ Suite *budget_suite(void)
 	tcase_add_test(tc, one_page_many_mappings);
 	tcase_add_test(tc, one_page_refcount_ceiling);
 	tcase_add_test(tc, io_uring_shares_the_budget);
+	tcase_add_test(tc, unpin_under_memory_pressure);
 	tcase_add_test(tc, readonly_pin_of_rdonly_shared_file);
 	suite_add_tcase(s, tc);
 
