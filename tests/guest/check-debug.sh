@@ -5,7 +5,7 @@
 # DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS, UBSAN and GCOV_KERNEL; builds mempin.ko
 # against it with gcov profiling (the module only); boots it twice: the
 # Check suite, then the long fuzz (1 000 000 ioctls, 10 min storm, limits,
-# OOM and the memcg phase); both with a kmemleak scan.  Then prints the
+# budget, OOM and the memcg phase); both with a kmemleak scan.  Then prints the
 # line coverage of module/*.c by both runs together (coverage.sh: gcov,
 # from the guest's /sys/kernel/debug/gcov sent through the console), and
 # lists the lines never reached.
@@ -56,7 +56,7 @@ if [[ ${MEMPIN_DEBUG_SKIP:-} != fuzz ]]; then
 	export MEMPIN_TEST_FUZZ_STORM_SECS=${MEMPIN_TEST_FUZZ_STORM_SECS:-600}
 	export MEMPIN_TEST_FUZZ_LIMIT_SECS=${MEMPIN_TEST_FUZZ_LIMIT_SECS:-60}
 	# With the opt-in memcg phase: the module's allocations failing.
-	export MEMPIN_TEST_FUZZ_PHASES=${MEMPIN_TEST_FUZZ_PHASES:-ioctl,storm,limits,oom,memcg}
+	export MEMPIN_TEST_FUZZ_PHASES=${MEMPIN_TEST_FUZZ_PHASES:-ioctl,storm,limits,budget,oom,memcg}
 	export MEMPIN_TEST_ALLOW_OOM=1
 	frc=0
 	guest_run "$REPO/tests/fuzz/mempin-fuzz" 10800 || frc=$?
