@@ -256,8 +256,8 @@ static bool parse_size(const char *s, uint64_t page_size, uint64_t *bytes)
 
 /*
  * A streaming writer: two-space indented, keys in the order written.
- * Strings are escaped and kept valid UTF-8 (a process's command line may be
- * any bytes: invalid sequences become U+FFFD).
+ * Strings are escaped and always valid UTF-8, whatever the bytes (a
+ * process's command line may be any bytes).
  */
 struct json {
 	FILE *f;
@@ -265,34 +265,88 @@ struct json {
 	bool first;		/* nothing written yet in the open container */
 };
 
+/*
+ * The length of the well-formed UTF-8 sequence at p (Unicode 15, Table 3-7:
+ * no overlongs, no surrogates D800..DFFF, nothing above U+10FFFF), or 0 if
+ * it is ill-formed; then *bad is the length of its maximal subpart (at least
+ * 1), the bytes that one U+FFFD replaces (Unicode 3.9, "U+FFFD Substitution
+ * of Maximal Subparts", as Python, ICU and the WHATWG decoder do).  p is
+ * NUL-terminated: a NUL is never a continuation byte.
+ */
+static size_t utf8_seq(const unsigned char *p, size_t *bad)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	*bad = 1;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;	/* 80..C1 (continuation, overlong lead), F5..FF */
+	/* The second byte's range depends on the first. */
+	if (c == 0xe0)
+		lo = 0xa0;	/* overlong below U+0800 */
+	else if (c == 0xed)
+		hi = 0x9f;	/* surrogates */
+	else if (c == 0xf0)
+		lo = 0x90;	/* overlong below U+10000 */
+	else if (c == 0xf4)
+		hi = 0x8f;	/* above U+10FFFF */
+	for (i = 1; i < n; i++) {
+		if (p[i] < lo || p[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return n;
+}
+
+/*
+ * A JSON string (RFC 8259) of the C string s: '"' and '\\' escaped, control
+ * characters (C0 and DEL) as \b \f \n \r \t or \u00XX, well-formed UTF-8
+ * as is, and every maximal subpart of an ill-formed sequence as \ufffd
+ * (REPLACEMENT CHARACTER), so a strict parser always accepts the output.
+ */
 static void json_string(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t n, bad;
 
 	fputc('"', f);
 	while (*p) {
 		unsigned char c = *p;
-		int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-			(c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		int i;
 
-		if (c == '"' || c == '\\') {
-			fprintf(f, "\\%c", c);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-		} else if (n == 1) {
-			fputc(c, f);
-		} else {
-			for (i = 1; i < n && (p[i] & 0xc0) == 0x80; i++)
-				;
-			if (n && i == n && !(n == 2 && c < 0xc2)) {
-				fwrite(p, 1, n, f);
-				p += n;
-				continue;
-			}
+		n = utf8_seq(p, &bad);
+		if (!n) {
 			fputs("\\ufffd", f);
+			p += bad;
+			continue;
 		}
-		p++;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\b')
+			fputs("\\b", f);
+		else if (c == '\f')
+			fputs("\\f", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fwrite(p, 1, n, f);
+		p += n;
 	}
 	fputc('"', f);
 }
