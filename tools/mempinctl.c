@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -76,17 +77,6 @@ struct ctl {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static void __attribute__((format(printf, 1, 2))) err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("mempinctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* Reads a small file, without its trailing newline: length or -errno. */
 static int read_text(const char *path, char *buf, size_t size)
@@ -801,10 +791,8 @@ struct psdata {
 static void *xrealloc(void *p, size_t n, size_t size)
 {
 	p = reallocarray(p, n, size);
-	if (!p) {
-		err("out of memory");
-		exit(EXIT_FAIL);
-	}
+	if (!p)
+		errx(EXIT_FAIL, "out of memory");
 	return p;
 }
 
@@ -1188,7 +1176,7 @@ static int cmd_ps(const struct ctl *c)
 	if (d.registered) {
 		dir = opendir("/proc");
 		if (!dir) {
-			err("/proc: %s", strerror(errno));
+			warn("/proc");
 			return EXIT_FAIL;
 		}
 		while ((e = readdir(dir))) {
@@ -1250,7 +1238,7 @@ static int cmd_load(const struct ctl *c, const char *file)
 
 	mod_read(c, &m);
 	if (mod_loaded(&m)) {
-		err("mempin is already loaded (%s)",
+		warnx("mempin is already loaded (%s)",
 		    kmod_module_initstate_str(m.initstate));
 		return EXIT_OK;
 	}
@@ -1258,7 +1246,7 @@ static int cmd_load(const struct ctl *c, const char *file)
 		/* As insmod, with the options modprobe.d gives mempin. */
 		r = kmod_module_new_from_path(c->kmod, file, &mod);
 		if (r < 0) {
-			err("%s: %s", file, strerror(-r));
+			warnx("%s: %s", file, strerror(-r));
 			return EXIT_FAIL;
 		}
 		r = kmod_module_insert_module(mod, 0, kmod_module_get_options(mod));
@@ -1266,7 +1254,7 @@ static int cmd_load(const struct ctl *c, const char *file)
 		/* As modprobe: /lib/modules/$(uname -r), modprobe.d. */
 		r = kmod_module_new_from_lookup(c->kmod, MOD_NAME, &list);
 		if (r < 0 || !list) {
-			err("mempin is not installed for Linux %s (nothing in /lib/modules/%s): "
+			warnx("mempin is not installed for Linux %s (nothing in /lib/modules/%s): "
 			    "mempinctl doctor says why", c->uts.release, c->uts.release);
 			return EXIT_FAIL;
 		}
@@ -1277,11 +1265,11 @@ static int cmd_load(const struct ctl *c, const char *file)
 	}
 	kmod_module_unref(mod);
 	if (r == -EEXIST) {
-		err("mempin is already loaded");
+		warnx("mempin is already loaded");
 		return EXIT_OK;
 	}
 	if (r < 0) {
-		err("loading %s: %s", file ? file : MOD_NAME, insert_error(-r));
+		warnx("loading %s: %s", file ? file : MOD_NAME, insert_error(-r));
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -1296,28 +1284,28 @@ static int cmd_unload(const struct ctl *c)
 
 	mod_read(c, &m);
 	if (!mod_loaded(&m)) {
-		err("mempin is not loaded");
+		warnx("mempin is not loaded");
 		return EXIT_NOT_LOADED;
 	}
 	r = kmod_module_new_from_name(c->kmod, MOD_NAME, &mod);
 	if (r < 0) {
-		err("libkmod: %s", strerror(-r));
+		warnx("libkmod: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
 	r = kmod_module_remove_module(mod, 0);
 	kmod_module_unref(mod);
 	if (r == -EBUSY || r == -EAGAIN) {
 		counters_read(&k);
-		err("mempin is in use: %" PRIu64 " containers open (refcount %d); "
+		warnx("mempin is in use: %" PRIu64 " containers open (refcount %d); "
 		    "mempinctl ps shows who holds them", k.v[ST_CONTAINERS], m.refcnt);
 		return EXIT_FAIL;
 	}
 	if (r == -EPERM || r == -EACCES) {
-		err("permission denied: unloading a module needs root (CAP_SYS_MODULE)");
+		warnx("permission denied: unloading a module needs root (CAP_SYS_MODULE)");
 		return EXIT_FAIL;
 	}
 	if (r < 0) {
-		err("unloading mempin: %s", strerror(-r));
+		warnx("unloading mempin: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -1331,7 +1319,7 @@ static int cap_show(const struct ctl *c)
 	bool loaded = cap_read(&cap);
 
 	if (!loaded) {
-		err("mempin is not loaded (the cap is its parameter max_pinned_pages)");
+		warnx("mempin is not loaded (the cap is its parameter max_pinned_pages)");
 		if (c->json) {
 			struct json j = { stdout, 0, true };
 
@@ -1377,29 +1365,29 @@ static int cmd_cap(const struct ctl *c, const char *size)
 	if (!strcmp(size, "none") || !strcmp(size, "off") || !strcmp(size, "unlimited")) {
 		bytes = 0;
 	} else if (!parse_size(size, c->page_size, &bytes)) {
-		err("cap: bad SIZE '%s' (bytes with K, M, G or T; pages with p; 0 or none)",
+		warnx("cap: bad SIZE '%s' (bytes with K, M, G or T; pages with p; 0 or none)",
 		    size);
 		return EXIT_USAGE;
 	}
 	pages = bytes / c->page_size;
 	if (bytes && !pages) {
-		err("cap: %s is less than a page (%" PRIu64 " bytes); 0 means no cap",
+		warnx("cap: %s is less than a page (%" PRIu64 " bytes); 0 means no cap",
 		    size, c->page_size);
 		return EXIT_USAGE;
 	}
 	if (pages > ULONG_MAX) {
-		err("cap: %s is too large", size);
+		warnx("cap: %s is too large", size);
 		return EXIT_USAGE;
 	}
 	if (!cap_read(&now)) {
-		err("mempin is not loaded: load it first (mempinctl load), or set the cap "
+		warnx("mempin is not loaded: load it first (mempinctl load), or set the cap "
 		    "at load time: options mempin max_pinned_pages=N in /etc/modprobe.d/");
 		return EXIT_NOT_LOADED;
 	}
 	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", pages);
 	r = write_text(PARAM_CAP, buf);
 	if (r < 0) {
-		err("cannot set the cap (%s): %s", PARAM_CAP, write_error(r));
+		warnx("cannot set the cap (%s): %s", PARAM_CAP, write_error(r));
 		return EXIT_FAIL;
 	}
 	return c->json ? cap_show(c) : EXIT_OK;
@@ -1418,7 +1406,7 @@ static int cmd_reset_high_water(const struct ctl *c)
 	int r;
 
 	if (read_u64(STAT_PAGES_MAX, &max)) {
-		err("mempin is not loaded: there is no high-water mark to reset");
+		warnx("mempin is not loaded: there is no high-water mark to reset");
 		if (c->json) {
 			json_open(&j, NULL, '{');
 			json_bool(&j, "loaded", false);
@@ -1429,13 +1417,13 @@ static int cmd_reset_high_water(const struct ctl *c)
 	}
 	r = write_text(STAT_PAGES_MAX, "0\n");
 	if (r < 0) {
-		err("cannot reset the high-water mark (%s): %s", STAT_PAGES_MAX,
+		warnx("cannot reset the high-water mark (%s): %s", STAT_PAGES_MAX,
 		    write_error(r));
 		return EXIT_FAIL;
 	}
 	r = read_u64(STAT_PAGES_MAX, &max);
 	if (r < 0) {
-		err("%s: %s", STAT_PAGES_MAX, strerror(-r));
+		warnx("%s: %s", STAT_PAGES_MAX, strerror(-r));
 		return EXIT_FAIL;
 	}
 	if (c->json) {
@@ -1955,7 +1943,7 @@ static int cmd_doctor(const struct ctl *c, const char *size)
 	int i, e, problems = 0;
 
 	if (size && (!parse_size(size, c->page_size, &need) || !need)) {
-		err("doctor: bad SIZE '%s' (bytes with K, M, G or T; pages with p)", size);
+		warnx("doctor: bad SIZE '%s' (bytes with K, M, G or T; pages with p)", size);
 		return EXIT_USAGE;
 	}
 	user_name(geteuid(), user, sizeof(user));
@@ -2117,16 +2105,16 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (optind + 2 < argc) {
-		err("%s: too many arguments", cmd);
+		warnx("%s: too many arguments", cmd);
 		return EXIT_USAGE;
 	}
 	if (c.pins && strcmp(cmd, "ps")) {
-		err("--pins is an option of ps");
+		warnx("--pins is an option of ps");
 		return EXIT_USAGE;
 	}
 	if (arg && (!strcmp(cmd, "status") || !strcmp(cmd, "ps") ||
 		    !strcmp(cmd, "unload") || !strcmp(cmd, "reset-high-water"))) {
-		err("%s takes no argument", cmd);
+		warnx("%s takes no argument", cmd);
 		return EXIT_USAGE;
 	}
 
@@ -2138,7 +2126,7 @@ int main(int argc, char **argv)
 	uname(&c.uts);
 	c.kmod = kmod_new(NULL, NULL);
 	if (!c.kmod) {
-		err("libkmod: cannot initialise");
+		warnx("libkmod: cannot initialise");
 		return EXIT_FAIL;
 	}
 	kmod_set_log_fn(c.kmod, kmod_log, &c);
@@ -2158,13 +2146,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "reset-high-water")) {
 		ret = cmd_reset_high_water(&c);
 	} else {
-		err("unknown command '%s'", cmd);
+		warnx("unknown command '%s'", cmd);
 		usage(stderr);
 		ret = EXIT_USAGE;
 	}
 	kmod_unref(c.kmod);
 	if (fflush(stdout) || ferror(stdout)) {
-		err("writing the output: %s", strerror(errno));
+		warn("writing the output");
 		return EXIT_FAIL;
 	}
 	return ret;
