@@ -964,7 +964,7 @@ static struct ctl_out *ctl_run_as(uid_t uid, gid_t gid, long memlock, const char
 	int st, n;
 
 	ck_assert(o && ofd >= 0 && efd >= 0);
-	ck_assert_msg(access(argv[0], X_OK) == 0, "%s: %s (the guest packs tools/mempinctl)",
+	ck_assert_msg(access(argv[0], X_OK) == 0, "%s: %s (the guest packs tools/mempinctl/mempinctl)",
 		      argv[0], strerror(errno));
 	for (n = 0; args[n] && n < 6; n++) {
 		argv[n + 1] = args[n];

@@ -37,7 +37,7 @@ make -C "$REPO/tests/fuzz"
 # As check.sh: mempinctl, which the observe suite runs, as /bin/mempinctl.
 if declare -F guest_add_program >/dev/null; then
 	make -C "$REPO/tools" mempinctl
-	guest_add_program "$REPO/tools/mempinctl" /bin/mempinctl
+	guest_add_program "$REPO/tools/mempinctl/mempinctl" /bin/mempinctl
 fi
 
 export MEMPIN_TEST_KMEMLEAK=1 MEMPIN_TEST_GCOV=1

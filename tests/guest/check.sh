@@ -18,5 +18,5 @@ make -C "$REPO/lib"
 make -C "$REPO/tests"
 # mempinctl, which the observe suite runs, as /bin/mempinctl.
 make -C "$REPO/tools" mempinctl
-guest_add_program "$REPO/tools/mempinctl" /bin/mempinctl
+guest_add_program "$REPO/tools/mempinctl/mempinctl" /bin/mempinctl
 guest_run "$REPO/tests/mempin-tests" 1800

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mempinctl: what the command files share.  Where things are:
+ *
+ *   main.c      command table, options, usage, libkmod set-up
+ *   state.c     what the commands read: module (libkmod), device, counters
+ *   status.c    status
+ *   ps.c        ps (/proc/PID/fd and fdinfo)
+ *   module.c    load, unload, cap, reset-high-water
+ *   doctor.c    doctor
+ *   json.c      the JSON writer (json.h)
+ *   util.c      files, numbers, sizes, names (util.h)
+ */
+#ifndef MEMPINCTL_H
+#define MEMPINCTL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+
+#include "json.h"
+#include "util.h"
+
+struct kmod_ctx;
+
+#ifndef MEMPIN_VERSION
+#define MEMPIN_VERSION "unknown"
+#endif
+
+#define MOD_NAME	"mempin"
+#define SYS_MODULE	"/sys/module/mempin"
+#define SYS_PARAMS	SYS_MODULE "/parameters"
+#define PARAM_CAP	SYS_PARAMS "/max_pinned_pages"
+#define PARAM_MODE	SYS_PARAMS "/charge_mode"
+#define SYS_MISC	"/sys/class/misc/mempin"
+#define SYS_STATS	SYS_MISC "/stats"
+#define DEFAULT_DEVICE	"/dev/mempin"
+#define CAP_IPC_LOCK_BIT 14
+
+/* Exit status (mempinctl(8), EXIT STATUS). */
+enum {
+	EXIT_OK = 0,		/* done; doctor: nothing stands in the way */
+	EXIT_FAIL = 1,		/* the command failed; doctor: a problem */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_NOT_LOADED = 3,	/* the command needs the module loaded */
+};
+
+struct ctl {
+	struct kmod_ctx *kmod;
+	const char *device;	/* $MEMPIN_DEVICE or /dev/mempin */
+	struct utsname uts;
+	uint64_t page_size;
+	bool json;
+	bool verbose;		/* libkmod's own messages */
+	bool pins;		/* ps: list every pin */
+};
+
+/* The module: loaded (sysfs, through libkmod) and installed (lookup). */
+struct modinfo {
+	int initstate;		/* KMOD_MODULE_*, negative if not loaded */
+	int refcnt;
+	char version[64], srcversion[64];
+	char path[PATH_MAX];	/* installed module file, "" if none */
+	char inst_version[64], inst_srcversion[64];
+	char vermagic[160], signer[160];
+	bool dkms;		/* path is DKMS's (updates/dkms/) */
+};
+
+/* The misc device: its number in sysfs, and the node. */
+struct devinfo {
+	const char *path;
+	bool registered;	/* SYS_MISC/dev exists */
+	unsigned int major, minor;
+	int stat_err;		/* errno of stat(path), 0 */
+	struct stat st;
+};
+
+/* The system-wide counters, SYS_STATS. */
+enum {
+	ST_CONTAINERS, ST_PINS, ST_PAGES, ST_PAGES_MAX, ST_CHARGED,
+	ST_REF_RLIMIT, ST_REF_CAP, ST_REF_MAPPING, ST_REF_LIMIT, ST_REF_GUP,
+	ST_NR
+};
+
+struct counters {
+	bool any;		/* the directory exists */
+	bool have[ST_NR];
+	uint64_t v[ST_NR];
+};
+
+extern const char *const stat_name[ST_NR];
+
+/* state.c */
+bool mod_loaded(const struct modinfo *m);
+bool mod_live(const struct modinfo *m);
+void mod_read(const struct ctl *c, struct modinfo *m);
+void dev_read(const struct ctl *c, struct devinfo *d);
+bool dev_is_mempin(const struct devinfo *d);
+void counters_read(struct counters *k);
+bool cap_read(uint64_t *pages);
+const char *charge_mode(char *buf, size_t len);
+
+/* The commands: an exit status (EXIT_*). */
+int cmd_status(const struct ctl *c);
+int cmd_ps(const struct ctl *c);
+int cmd_load(const struct ctl *c, const char *file);
+int cmd_unload(const struct ctl *c);
+int cmd_cap(const struct ctl *c, const char *size);
+int cmd_reset_high_water(const struct ctl *c);
+int cmd_doctor(const struct ctl *c, const char *size);
+
+#endif

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mempinctl: what the commands read: the module (loaded: sysfs through
+ * libkmod; installed: the module index), the misc device and its node, the
+ * system-wide counters and the cap.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <libkmod.h>
+
+#include "mempinctl.h"
+
+bool mod_loaded(const struct modinfo *m)
+{
+	return m->initstate == KMOD_MODULE_LIVE ||
+	       m->initstate == KMOD_MODULE_COMING ||
+	       m->initstate == KMOD_MODULE_GOING;
+}
+
+bool mod_live(const struct modinfo *m)
+{
+	return m->initstate == KMOD_MODULE_LIVE;
+}
+
+static void mod_copy_info(struct kmod_module *mod, struct modinfo *m)
+{
+	struct kmod_list *info = NULL, *l;
+
+	if (kmod_module_get_info(mod, &info) < 0)
+		return;
+	kmod_list_foreach(l, info) {
+		const char *k = kmod_module_info_get_key(l);
+		const char *v = kmod_module_info_get_value(l);
+
+		if (!k || !v)
+			continue;
+		if (!strcmp(k, "version"))
+			snprintf(m->inst_version, sizeof(m->inst_version), "%s", v);
+		else if (!strcmp(k, "srcversion"))
+			snprintf(m->inst_srcversion, sizeof(m->inst_srcversion), "%s", v);
+		else if (!strcmp(k, "vermagic"))
+			snprintf(m->vermagic, sizeof(m->vermagic), "%s", v);
+		else if (!strcmp(k, "signer"))
+			snprintf(m->signer, sizeof(m->signer), "%s", v);
+	}
+	kmod_module_info_free_list(info);
+}
+
+void mod_read(const struct ctl *c, struct modinfo *m)
+{
+	struct kmod_module *mod;
+	struct kmod_list *list = NULL;
+
+	memset(m, 0, sizeof(*m));
+	m->initstate = -ENOENT;
+	m->refcnt = -1;
+	if (kmod_module_new_from_name(c->kmod, MOD_NAME, &mod) == 0) {
+		m->initstate = kmod_module_get_initstate(mod);
+		if (mod_loaded(m))
+			m->refcnt = kmod_module_get_refcnt(mod);
+		kmod_module_unref(mod);
+	}
+	if (mod_loaded(m)) {
+		read_text(SYS_MODULE "/version", m->version, sizeof(m->version));
+		read_text(SYS_MODULE "/srcversion", m->srcversion,
+			  sizeof(m->srcversion));
+	}
+	/* What modprobe would load: /lib/modules/$(uname -r). */
+	if (kmod_module_new_from_lookup(c->kmod, MOD_NAME, &list) == 0 && list) {
+		const char *path;
+
+		mod = kmod_module_get_module(list);
+		path = kmod_module_get_path(mod);
+		if (path && !strcmp(kmod_module_get_name(mod), MOD_NAME)) {
+			snprintf(m->path, sizeof(m->path), "%s", path);
+			m->dkms = strstr(path, "/updates/dkms/") != NULL;
+			mod_copy_info(mod, m);
+		}
+		kmod_module_unref(mod);
+		kmod_module_unref_list(list);
+	}
+}
+
+void dev_read(const struct ctl *c, struct devinfo *d)
+{
+	char buf[32];
+
+	memset(d, 0, sizeof(*d));
+	d->path = c->device;
+	d->registered = read_text(SYS_MISC "/dev", buf, sizeof(buf)) > 0 &&
+			sscanf(buf, "%u:%u", &d->major, &d->minor) == 2;
+	d->stat_err = stat(d->path, &d->st) ? errno : 0;
+}
+
+bool dev_is_mempin(const struct devinfo *d)
+{
+	return d->registered && !d->stat_err && S_ISCHR(d->st.st_mode) &&
+	       major(d->st.st_rdev) == d->major &&
+	       minor(d->st.st_rdev) == d->minor;
+}
+
+const char *const stat_name[ST_NR] = {
+	"containers", "pins", "pinned_pages", "pinned_pages_max",
+	"charged_pages", "refused_rlimit", "refused_cap", "refused_mapping",
+	"refused_limit", "refused_gup",
+};
+
+void counters_read(struct counters *k)
+{
+	char path[128];
+	int i;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < ST_NR; i++) {
+		snprintf(path, sizeof(path), SYS_STATS "/%s", stat_name[i]);
+		k->have[i] = read_u64(path, &k->v[i]) == 0;
+		k->any |= k->have[i];
+	}
+}
+
+/* The cap: 0 = none; false if the module (parameter) is not there. */
+bool cap_read(uint64_t *pages)
+{
+	return read_u64(PARAM_CAP, pages) == 0;
+}
+
+/*
+ * What RLIMIT_MEMLOCK bounds (the module's charge_mode): "user" (all of a
+ * user's processes together) or "process"; "" if it cannot be read.
+ */
+const char *charge_mode(char *buf, size_t len)
+{
+	FILE *f = fopen(PARAM_MODE, "re");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, (int)len, f))
+			buf[0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	return buf;
+}
