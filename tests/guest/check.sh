@@ -10,6 +10,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [[ $# -eq 1 ]] || die "usage: $0 SUITE ($SUITES)"
+# mempinctl's host-side unit tests first: no guest needed to fail on them.
+make -C "$REPO/tools" check WERROR=1
 kernel_prepare "$1"
 run_begin "$1" check
 build_module
@@ -17,6 +19,6 @@ make -C "$REPO/lib"
 [[ -f $REPO/tests/Makefile ]] || die "tests/Makefile does not exist yet"
 make -C "$REPO/tests"
 # mempinctl, which the observe suite runs, as /bin/mempinctl.
-make -C "$REPO/tools" mempinctl
+make -C "$REPO/tools" mempinctl WERROR=1
 guest_add_program "$REPO/tools/mempinctl/mempinctl" /bin/mempinctl
 guest_run "$REPO/tests/mempin-tests" 1800

@@ -10,6 +10,7 @@
  *   doctor.c    doctor
  *   json.c      the JSON writer (json.h)
  *   util.c      files, numbers, sizes, names (util.h)
+ *   unit-tests.c  host-side tests of json.c and util.c (make -C tools check)
  */
 #ifndef MEMPINCTL_H
 #define MEMPINCTL_H
