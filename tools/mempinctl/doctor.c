@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <libkmod.h>
+#include <linux/capability.h>
 #include <linux/mempin.h>
 
 #include "mempinctl.h"
@@ -408,7 +409,7 @@ static bool have_cap_ipc_lock(void)
 
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "CapEff:", 7)) {
-			have = (strtoull(line + 7, NULL, 16) >> CAP_IPC_LOCK_BIT) & 1;
+			have = (strtoull(line + 7, NULL, 16) >> CAP_IPC_LOCK) & 1;
 			break;
 		}
 	if (f)
@@ -529,8 +530,8 @@ int cmd_doctor(const struct ctl *c, const char *size)
 	int i, e, problems = 0;
 
 	if (size && (!parse_size(size, c->page_size, &need) || !need)) {
-		warnx("doctor: bad SIZE '%s' (bytes with K, M, G or T; pages with p)", size);
-		return EXIT_USAGE;
+		usage_error("doctor: bad size '%s' (bytes, with K, KiB, KB...; pages with p)",
+			    size);
 	}
 	user_name(geteuid(), user, sizeof(user));
 	mod_read(c, &m);

@@ -26,28 +26,39 @@
 
 #include "mempinctl.h"
 
-static void usage(FILE *f)
+static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(f,
-		"Usage: mempinctl [--json] COMMAND [ARG]\n"
-		"\n"
-		"  status        module, device node, cap and system-wide counters\n"
-		"  ps [--pins]   processes holding mempin containers, by charged bytes\n"
-		"  doctor [SIZE] why the current user could not open %s or pin\n"
-		"                SIZE (default: one page), and the fix\n"
-		"  load [FILE]   load the module (as modprobe; FILE: as insmod)\n"
-		"  unload        unload the module (only when no container is open)\n"
-		"  cap [SIZE]    show or set the system-wide cap on pinned pages\n"
-		"  reset-high-water\n"
-		"                start the high-water mark of pinned pages again\n"
-		"\n"
-		"SIZE: bytes, with K, M, G or T (powers of 1024); pages with p (262144p);\n"
-		"cap 0 or none: no cap.  Options: -j, --json  machine-readable output;\n"
-		"-p, --pins  ps lists every pin; -v, --verbose  libkmod's messages;\n"
-		"-h, --help; -V, --version.\n"
-		"Exit status: 0 done (doctor: all fine), 1 failed (doctor: a problem),\n"
-		"2 usage, 3 the module is not loaded.  See mempinctl(8).\n",
-		DEFAULT_DEVICE);
+	printf("Usage:\n"
+	       " mempinctl [options] <command> [<argument>]\n"
+	       "\n"
+	       "See and control mempin, long-term pins of user memory.\n"
+	       "\n"
+	       "Commands:\n"
+	       " status            module, device node, cap and system-wide counters\n"
+	       " ps                processes holding mempin containers, by charged bytes\n"
+	       " doctor [<size>]   why the current user could not open %s\n"
+	       "                     or pin <size> (default: one page), and the fix\n"
+	       " load [<file>]     load the module (as modprobe; <file>: as insmod)\n"
+	       " unload            unload the module (only when no container is open)\n"
+	       " cap [<size>]      show or set the system-wide cap on pinned pages\n"
+	       " reset-high-water  start the high-water mark of pinned pages again\n"
+	       "\n"
+	       "Options:\n"
+	       " -J, -j, --json    use JSON output format\n"
+	       " -p, --pins        ps: list every pin of every container\n"
+	       " -v, --verbose     print libkmod's messages\n"
+	       "\n"
+	       " -h, --help        display this help\n"
+	       " -V, --version     display version\n"
+	       "\n"
+	       "<size>: bytes, with the suffixes K, M, G, T, P, E (KiB = K = 1024,\n"
+	       "KB = 1000, and so on), or pages with p (262144p); cap 0 or none: no cap.\n"
+	       "\n"
+	       "Exit status: 0 done (doctor: all fine), 1 failed (doctor: a problem),\n"
+	       "2 usage, 3 the module is not loaded.\n"
+	       "\n"
+	       "For more details see mempinctl(8).\n", DEFAULT_DEVICE);
+	exit(EXIT_OK);
 }
 
 static void kmod_log(void *data, int priority, const char *file, int line,
@@ -64,23 +75,78 @@ static void kmod_log(void *data, int priority, const char *file, int line,
 	vfprintf(stderr, format, args);
 }
 
+/* The commands: name, what they accept after the name, the function. */
+enum { ARG_NONE, ARG_OPTIONAL };
+struct command {
+	const char *name;
+	int arg;
+	int (*fn)(const struct ctl *c, const char *arg);
+};
+
+static int run_status(const struct ctl *c, const char *arg)
+{
+	(void)arg;
+	return cmd_status(c);
+}
+
+static int run_ps(const struct ctl *c, const char *arg)
+{
+	(void)arg;
+	return cmd_ps(c);
+}
+
+static int run_unload(const struct ctl *c, const char *arg)
+{
+	(void)arg;
+	return cmd_unload(c);
+}
+
+static int run_reset_high_water(const struct ctl *c, const char *arg)
+{
+	(void)arg;
+	return cmd_reset_high_water(c);
+}
+
+static const struct command commands[] = {
+	{ "status", ARG_NONE, run_status },
+	{ "ps", ARG_NONE, run_ps },
+	{ "doctor", ARG_OPTIONAL, cmd_doctor },
+	{ "load", ARG_OPTIONAL, cmd_load },
+	{ "unload", ARG_NONE, run_unload },
+	{ "cap", ARG_OPTIONAL, cmd_cap },
+	{ "reset-high-water", ARG_NONE, run_reset_high_water },
+};
+
+static const struct command *command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "pins", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const struct command *cmd;
 	struct ctl c = { 0 };
-	const char *cmd, *arg;
+	const char *arg;
 	long page;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "jpvhV", longopts, NULL)) != -1) {
+	/* Options may come before or after the command (getopt permutes). */
+	while ((opt = getopt_long(argc, argv, "JjpvhV", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'J':
 		case 'j':
 			c.json = true;
 			break;
@@ -91,35 +157,26 @@ int main(int argc, char **argv)
 			c.verbose = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+			usage();
 		case 'V':
 			printf("mempinctl %s\n", MEMPIN_VERSION);
 			return EXIT_OK;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			usage_error(NULL);	/* getopt said what */
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	cmd = argv[optind];
+	if (optind >= argc)
+		usage_error("no command given");
+	cmd = command_find(argv[optind]);
+	if (!cmd)
+		usage_error("unknown command '%s'", argv[optind]);
 	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	if (optind + 2 < argc) {
-		warnx("%s: too many arguments", cmd);
-		return EXIT_USAGE;
-	}
-	if (c.pins && strcmp(cmd, "ps")) {
-		warnx("--pins is an option of ps");
-		return EXIT_USAGE;
-	}
-	if (arg && (!strcmp(cmd, "status") || !strcmp(cmd, "ps") ||
-		    !strcmp(cmd, "unload") || !strcmp(cmd, "reset-high-water"))) {
-		warnx("%s takes no argument", cmd);
-		return EXIT_USAGE;
-	}
+	if (arg && cmd->arg == ARG_NONE)
+		usage_error("%s takes no argument", cmd->name);
+	if (optind + 2 < argc)
+		usage_error("%s: too many arguments", cmd->name);
+	if (c.pins && strcmp(cmd->name, "ps"))
+		usage_error("--pins is an option of ps");
 
 	c.device = getenv("MEMPIN_DEVICE");
 	if (!c.device || !*c.device)
@@ -128,31 +185,11 @@ int main(int argc, char **argv)
 	c.page_size = page > 0 ? (uint64_t)page : 4096;
 	uname(&c.uts);
 	c.kmod = kmod_new(NULL, NULL);
-	if (!c.kmod) {
-		warnx("libkmod: cannot initialise");
-		return EXIT_FAIL;
-	}
+	if (!c.kmod)
+		errx(EXIT_FAIL, "libkmod: cannot initialise");
 	kmod_set_log_fn(c.kmod, kmod_log, &c);
 
-	if (!strcmp(cmd, "status")) {
-		ret = cmd_status(&c);
-	} else if (!strcmp(cmd, "ps")) {
-		ret = cmd_ps(&c);
-	} else if (!strcmp(cmd, "doctor")) {
-		ret = cmd_doctor(&c, arg);
-	} else if (!strcmp(cmd, "load")) {
-		ret = cmd_load(&c, arg);
-	} else if (!strcmp(cmd, "unload")) {
-		ret = cmd_unload(&c);
-	} else if (!strcmp(cmd, "cap")) {
-		ret = cmd_cap(&c, arg);
-	} else if (!strcmp(cmd, "reset-high-water")) {
-		ret = cmd_reset_high_water(&c);
-	} else {
-		warnx("unknown command '%s'", cmd);
-		usage(stderr);
-		ret = EXIT_USAGE;
-	}
+	ret = cmd->fn(&c, arg);
 	kmod_unref(c.kmod);
 	if (fflush(stdout) || ferror(stdout)) {
 		warn("writing the output");

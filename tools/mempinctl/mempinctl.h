@@ -39,7 +39,6 @@ struct kmod_ctx;
 #define SYS_MISC	"/sys/class/misc/mempin"
 #define SYS_STATS	SYS_MISC "/stats"
 #define DEFAULT_DEVICE	"/dev/mempin"
-#define CAP_IPC_LOCK_BIT 14
 
 /* Exit status (mempinctl(8), EXIT STATUS). */
 enum {

@@ -168,19 +168,16 @@ int cmd_cap(const struct ctl *c, const char *size)
 	if (!strcmp(size, "none") || !strcmp(size, "off") || !strcmp(size, "unlimited")) {
 		bytes = 0;
 	} else if (!parse_size(size, c->page_size, &bytes)) {
-		warnx("cap: bad SIZE '%s' (bytes with K, M, G or T; pages with p; 0 or none)",
-		    size);
-		return EXIT_USAGE;
+		usage_error("cap: bad size '%s' (bytes, with K, KiB, KB...; pages with p; "
+			    "0 or none)", size);
 	}
 	pages = bytes / c->page_size;
 	if (bytes && !pages) {
-		warnx("cap: %s is less than a page (%" PRIu64 " bytes); 0 means no cap",
-		    size, c->page_size);
-		return EXIT_USAGE;
+		usage_error("cap: %s is less than a page (%" PRIu64 " bytes); 0 means no cap",
+			    size, c->page_size);
 	}
 	if (pages > ULONG_MAX) {
-		warnx("cap: %s is too large", size);
-		return EXIT_USAGE;
+		usage_error("cap: %s is too large", size);
 	}
 	if (!cap_read(&now)) {
 		warnx("mempin is not loaded: load it first (mempinctl load), or set the cap "

@@ -238,6 +238,15 @@ static void test_parse_size(struct tally *t)
 	SIZE_OK(t, "1MiB", 1048576);
 	SIZE_OK(t, "2G", 2147483648ULL);
 	SIZE_OK(t, "1T", 1ULL << 40);
+	SIZE_OK(t, "1KB", 1000);
+	SIZE_OK(t, "1kB", 1000);
+	SIZE_OK(t, "5MB", 5000000);
+	SIZE_OK(t, "2GB", 2000000000ULL);
+	SIZE_OK(t, "1TB", 1000000000000ULL);
+	SIZE_OK(t, "1P", 1ULL << 50);
+	SIZE_OK(t, "1PiB", 1ULL << 50);
+	SIZE_OK(t, "15E", 15ULL << 60);
+	SIZE_OK(t, "18EB", 18000000000000000000ULL);
 	SIZE_OK(t, "3p", 3 * 4096);
 	SIZE_OK(t, "3pages", 3 * 4096);
 	SIZE_OK(t, "18446744073709551615", UINT64_MAX);
@@ -252,6 +261,12 @@ static void test_parse_size(struct tally *t)
 	SIZE_BAD(t, "1Ki");
 	SIZE_BAD(t, "18446744073709551616");
 	SIZE_BAD(t, "17179869184G");
+	SIZE_BAD(t, "16E");
+	SIZE_BAD(t, "19EB");
+	SIZE_BAD(t, "1Z");
+	SIZE_BAD(t, "1iB");
+	SIZE_BAD(t, "1KBB");
+	SIZE_BAD(t, "1.5G");
 }
 
 static void check_fmt(struct tally *t, int line, uint64_t b, const char *want)

@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,15 +127,19 @@ const char *group_name(gid_t gid, char *buf, size_t len)
 }
 
 /*
- * SIZE: bytes, with an optional binary suffix K, M, G, T (KiB... and KB...
- * mean the same), or pages with the suffix p.  0 stays 0.
+ * SIZE as util-linux parses sizes (lsblk, fallocate): a whole number of
+ * bytes, optionally followed by K, M, G, T, P or E (either case), alone or
+ * with iB for powers of 1024 (K = KiB = 1024) or with B for powers of 1000
+ * (KB = 1000); or a number of pages, with p or pages (mempin's own).  No
+ * sign, no blanks, no fractions; false also on overflow.
  */
 bool parse_size(const char *s, uint64_t page_size, uint64_t *bytes)
 {
-	static const char units[] = "KMGT";
-	uint64_t v, mult = 1;
+	static const char units[] = "KMGTPE";
+	uint64_t v, mult = 1, base;
 	const char *u;
 	char *end;
+	int i;
 
 	if (!isdigit((unsigned char)*s))
 		return false;
@@ -148,17 +153,35 @@ bool parse_size(const char *s, uint64_t page_size, uint64_t *bytes)
 		u = strchr(units, toupper((unsigned char)*end));
 		if (!u)
 			return false;
-		mult = 1ULL << (10 * (u - units + 1));
 		end++;
-		if (!strcmp(end, "iB") || !strcmp(end, "B"))
-			end += strlen(end);
-		if (*end)
+		if (!*end || !strcmp(end, "iB") || !strcmp(end, "ib"))
+			base = 1024;
+		else if (!strcmp(end, "B") || !strcmp(end, "b"))
+			base = 1000;
+		else
 			return false;
+		for (i = 0; i <= u - units; i++)
+			mult *= base;
 	}
 	if (v && mult > UINT64_MAX / v)
 		return false;
 	*bytes = v * mult;
 	return true;
+}
+
+/* A usage error: what is wrong, where to look, exit status 2. */
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vwarnx(fmt, ap);
+		va_end(ap);
+	}
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		program_invocation_short_name);
+	exit(EXIT_USAGE);
 }
 
 void *xrealloc(void *p, size_t n, size_t size)

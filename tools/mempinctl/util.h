@@ -22,5 +22,7 @@ const char *plural(uint64_t n);
 const char *user_name(uid_t uid, char *buf, size_t len);
 const char *group_name(gid_t gid, char *buf, size_t len);
 void *xrealloc(void *p, size_t n, size_t size);
+/* Prints "mempinctl: WHAT" (unless fmt is NULL), then where help is; exit 2. */
+void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...);
 
 #endif
