@@ -23,6 +23,10 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--budget-exec"))
 		return budget_exec_main(argc, argv);
 
+	/* Re-executed, with a hostile argv, by the ps test of t_mempinctl.c. */
+	if (getenv("MEMPIN_TEST_CTL_HOLDER"))
+		return ctl_holder_main(getenv("MEMPIN_TEST_CTL_HOLDER"));
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sr = srunner_create(abi_suite());
 	srunner_add_suite(sr, charge_suite());
@@ -32,7 +36,8 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, lib_suite());
 	srunner_add_suite(sr, limits_suite());
 	srunner_add_suite(sr, budget_suite());
-	srunner_add_suite(sr, observe_suite());	/* reloads the module */
+	srunner_add_suite(sr, observe_suite());
+	srunner_add_suite(sr, mempinctl_suite());	/* reloads the module */
 	srunner_add_suite(sr, rmmod_suite());	/* unloads the module: last */
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);

@@ -13,7 +13,8 @@ Suite *lifecycle_suite(void);	/* t_lifecycle.c: fork, munmap, threads */
 Suite *lib_suite(void);		/* t_lib.c: libmempin */
 Suite *limits_suite(void);	/* t_limits.c: limits under contention */
 Suite *budget_suite(void);	/* t_budget.c: budgets under attack */
-Suite *observe_suite(void);	/* t_observe.c: fdinfo, sysfs, trace, mempinctl */
+Suite *observe_suite(void);	/* t_observe.c: fdinfo, sysfs, trace */
+Suite *mempinctl_suite(void);	/* t_mempinctl.c: the tool; reloads the module */
 Suite *rmmod_suite(void);	/* t_rmmod.c: module unload/reload; last */
 
 /* A test case with a timeout fit for a TCG guest. */
@@ -30,5 +31,7 @@ static inline TCase *tcase_slow(const char *name, double seconds)
 int exec_eperm_main(int fd);
 /* The exec chain of t_budget.c (argv: --budget-exec LEFT UP_W DOWN_R). */
 int budget_exec_main(int argc, char **argv);
+/* The container holder of t_mempinctl.c ($MEMPIN_TEST_CTL_HOLDER=PIPEFD). */
+int ctl_holder_main(const char *pipefd);
 
 #endif

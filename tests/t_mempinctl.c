@@ -1,0 +1,977 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mempinctl, the administrator's tool, run as the administrator runs it:
+ * --json in every state (loaded, ps, no permission (uid 1001),
+ * RLIMIT_MEMLOCK too low, cap reached, not loaded: unload and load again),
+ * and ps against processes whose names are hostile (invalid UTF-8, control
+ * characters, quotes, longer than ps reads).  Every JSON output must also
+ * pass jansson, a strict parser: well-formed UTF-8 only, no malformed
+ * escapes, no duplicate keys.  Runs after the observe suite, before rmmod.
+ *
+ * mempinctl is $MEMPIN_TEST_MEMPINCTL or /bin/mempinctl (the guest has it);
+ * MEMPIN_TEST_SHOW_CTL=1 prints every output it checks.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+
+#include <jansson.h>
+
+#include "json.h"
+#include "checked.h"
+#include "suites.h"
+
+#define STATS_DIR "/sys/class/misc/mempin/stats/"
+
+static const char *const counter_names[] = {
+	"containers", "pins", "pinned_pages", "pinned_pages_max", "charged_pages",
+	"refused_rlimit", "refused_cap", "refused_mapping", "refused_limit",
+	"refused_gup",
+};
+enum { C_CONTAINERS, C_PINS, C_PAGES, C_PAGES_MAX, C_CHARGED, C_RLIMIT, C_CAP,
+	C_MAPPING, C_LIMIT, C_GUP, C_NR };
+
+static uint64_t counter(int i)
+{
+	char path[128], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), STATS_DIR "%s", counter_names[i]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/* ----------------------------------------------------------- mempinctl */
+
+static const char *ctl_path(void)
+{
+	const char *p = getenv("MEMPIN_TEST_MEMPINCTL");
+
+	return p && *p ? p : "/bin/mempinctl";
+}
+
+struct ctl_out {
+	int status;		/* exit status, or -1 */
+	char out[1 << 17];
+	char err[4096];
+	struct jv *json;	/* stdout parsed, with --json */
+};
+
+static void read_memfd(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	buf[n > 0 ? n : 0] = 0;
+	close(fd);
+}
+
+/*
+ * jansson, strict: the whole output one JSON value (JSON_DISABLE_EOF_CHECK
+ * off), well-formed UTF-8 (jansson refuses overlongs, surrogates, code
+ * points above U+10FFFF), valid escapes, no duplicate keys.  Returns the
+ * value (json_decref it).
+ */
+static json_t *strict_json(const char *out, const char *cmdline)
+{
+	json_error_t e;
+	json_t *v = json_loadb(out, strlen(out), JSON_REJECT_DUPLICATES, &e);
+
+	ck_assert_msg(v, "mempinctl%s: jansson refuses the output: %s (line %d, "
+		      "column %d, byte %d):\n%s", cmdline, e.text, e.line, e.column,
+		      e.position, out);
+	return v;
+}
+
+/*
+ * Runs mempinctl ARGS (NULL-terminated) as uid (0: as is; else with gid
+ * and RLIMIT_MEMLOCK memlock, -1: unchanged).  With --json first in args,
+ * stdout must parse.
+ */
+static struct ctl_out *ctl_run_as(uid_t uid, gid_t gid, long memlock, const char *const *args)
+{
+	struct ctl_out *o = calloc(1, sizeof(*o));
+	int ofd = memfd_create("ctl-out", MFD_CLOEXEC);
+	int efd = memfd_create("ctl-err", MFD_CLOEXEC);
+	const char *argv[8] = { ctl_path() };
+	char cmdline[256] = "";
+	pid_t pid;
+	int st, n;
+
+	ck_assert(o && ofd >= 0 && efd >= 0);
+	ck_assert_msg(access(argv[0], X_OK) == 0, "%s: %s (the guest packs tools/mempinctl/mempinctl)",
+		      argv[0], strerror(errno));
+	for (n = 0; args[n] && n < 6; n++) {
+		argv[n + 1] = args[n];
+		strncat(cmdline, " ", sizeof(cmdline) - strlen(cmdline) - 1);
+		strncat(cmdline, args[n], sizeof(cmdline) - strlen(cmdline) - 1);
+	}
+	fflush(stdout);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (uid && drop_root(uid, gid, memlock))
+			_exit(126);
+		if (dup2(ofd, 1) < 0 || dup2(efd, 2) < 0)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	read_memfd(ofd, o->out, sizeof(o->out));
+	read_memfd(efd, o->err, sizeof(o->err));
+	if (getenv("MEMPIN_TEST_SHOW_CTL"))
+		printf("---- mempinctl%s (uid %u) exit %d\n%s%s%s", cmdline,
+		       (unsigned int)uid, o->status, o->out,
+		       *o->err ? "---- stderr\n" : "", o->err);
+	if (args[0] && (!strcmp(args[0], "--json") || !strcmp(args[0], "-J"))) {
+		char why[128];
+
+		json_decref(strict_json(o->out, cmdline));
+
+		o->json = json_parse(o->out, why, sizeof(why));
+		ck_assert_msg(o->json, "mempinctl%s: output is not JSON (%s):\n%s", cmdline,
+			      why, o->out);
+	}
+	return o;
+}
+
+#define CTL(...) ctl_run_as(0, 0, -1, (const char *const[]){ __VA_ARGS__, NULL })
+#define CTL_AS(uid, gid, memlock, ...) \
+	ctl_run_as((uid), (gid), (memlock), (const char *const[]){ __VA_ARGS__, NULL })
+
+static void ctl_free(struct ctl_out *o)
+{
+	json_free(o->json);
+	free(o);
+}
+
+#define ASSERT_EXIT(o, want) \
+	ck_assert_msg((o)->status == (want), "mempinctl exited %d, not %d; stderr: %s\nstdout: %s", \
+		      (o)->status, (want), (o)->err, (o)->out)
+
+static void sysfs_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, len - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = 0;
+}
+
+static int fix_dev(void)
+{
+	if (chown(MEMPIN_DEV, 0, 1000) || chmod(MEMPIN_DEV, 0660))
+		return -errno;
+	return 0;
+}
+
+/* Unchecked teardown: the module loaded, /dev/mempin root:1000 0660, no cap,
+ * no events: as the suites after this one expect. */
+static void restore(void)
+{
+	const char *path = getenv("MEMPIN_MODULE");
+
+	trace_off();
+	if (!path)
+		return;		/* not in the test guest */
+	if (!kv_module_loaded()) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			syscall(SYS_finit_module, fd, "", 0);
+			close(fd);
+		}
+	}
+	kv_param_set("max_pinned_pages", 0);
+	fix_dev();
+}
+
+START_TEST(ctl_status_loaded)
+{
+	char *mem = xmap(8 * PG);
+	char version[64], srcversion[64], dev[32];
+	unsigned int maj, min;
+	struct utsname u;
+	struct ctl_out *o;
+	int fd = xmp_open();
+
+	xpin(fd, mem, 8 * PG, 0);
+	xpin(fd, mem, 2 * PG, 0);
+	sysfs_text("/sys/module/mempin/version", version, sizeof(version));
+	sysfs_text("/sys/module/mempin/srcversion", srcversion, sizeof(srcversion));
+	sysfs_text("/sys/class/misc/mempin/dev", dev, sizeof(dev));
+	ck_assert_int_eq(sscanf(dev, "%u:%u", &maj, &min), 2);
+	ck_assert_int_eq(uname(&u), 0);
+
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "kernel", u.release);
+	ck_json_u64(o->json, "page_size", PG);
+	ck_json_str(o->json, "module.name", "mempin");
+	ck_json_bool(o->json, "module.loaded", true);
+	ck_json_str(o->json, "module.state", "live");
+	ck_json_str(o->json, "module.version", version);
+	ck_json_str(o->json, "module.srcversion", srcversion);
+	ck_json_i64(o->json, "module.refcount", kv_refcnt());
+	ck_json_i64(o->json, "module.refcount", 1);
+	ck_json_u64(o->json, "module.parameters.max_pinned_pages", 0);
+	/* The guest loads it from /lib/mempin.ko: not installed, no DKMS. */
+	ck_json_bool(o->json, "module.installed", false);
+	ck_json_null(o->json, "module.path");
+	ck_json_bool(o->json, "module.dkms", false);
+	ck_json_str(o->json, "device.path", MEMPIN_DEV);
+	ck_json_bool(o->json, "device.registered", true);
+	ck_json_u64(o->json, "device.major", maj);
+	ck_json_u64(o->json, "device.minor", min);
+	ck_json_bool(o->json, "device.present", true);
+	ck_json_bool(o->json, "device.matches", true);
+	ck_json_u64(o->json, "device.uid", 0);
+	ck_json_str(o->json, "device.owner", "root");
+	ck_json_u64(o->json, "device.gid", 1000);
+	ck_json_str(o->json, "device.group", "pinuser");
+	ck_json_str(o->json, "device.mode", "0660");
+	ck_json_u64(o->json, "cap.max_pinned_pages", 0);
+	ck_json_u64(o->json, "cap.max_pinned_bytes", 0);
+	for (int i = 0; i < C_NR; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "stats.%s", counter_names[i]);
+		ck_json_u64(o->json, path, counter(i));
+	}
+	ck_json_u64(o->json, "stats.containers", 1);
+	ck_json_u64(o->json, "stats.pins", 2);
+	ck_json_u64(o->json, "stats.pinned_pages", 10);
+	ck_json_u64(o->json, "stats.charged_pages", 10);	/* each pin its own */
+	ctl_free(o);
+
+	o = CTL("status");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "loaded (live)") && strstr(o->out, version) &&
+		      strstr(o->out, "1 open, 2 pins"), "status:\n%s", o->out);
+	ctl_free(o);
+	xclose(fd);
+}
+END_TEST
+
+struct ps_kid {
+	int shared_fd;		/* inherited from the parent, or -1 */
+	size_t pages;		/* of its own container */
+	bool overlap;		/* a second, overlapping pin */
+};
+
+static void child_ps(struct chan *ch, void *arg)
+{
+	struct ps_kid *k = arg;
+	char *mem = mmap(NULL, k->pages * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	int fd = mp_open();
+
+	CREQ(ch, mem != MAP_FAILED && fd >= 0);
+	CREQ_EQ(ch, mp_pin(fd, mem, k->pages * PG, 0, NULL, NULL), 0);
+	if (k->overlap)
+		CREQ_EQ(ch, mp_pin(fd, mem, PG, 0, NULL, NULL), 0);
+	ch_sync(ch);
+}
+
+static const struct jv *ps_proc(const struct jv *root, pid_t pid, int *index)
+{
+	const struct jv *p = json_get(root, "processes");
+	int i = 0;
+
+	ck_assert(p && p->type == J_ARR);
+	for (p = p->child; p; p = p->next, i++) {
+		int64_t v;
+
+		if (json_i64(json_get(p, "pid"), &v) && v == pid) {
+			*index = i;
+			return p;
+		}
+	}
+	ck_abort_msg("pid %d not in mempinctl ps", (int)pid);
+	return NULL;
+}
+
+START_TEST(ctl_ps_who_pins_how_much)
+{
+	struct ps_kid small = { -1, 4, true }, big = { -1, 24, false };
+	struct child cs, cb;
+	const struct jv *p;
+	struct ctl_out *o;
+	char *mem = xmap(8 * PG), addr[32];
+	int fd, ip, is, ib;
+	uint64_t h;
+
+	/* small: its own container only; then the parent's container, which
+	 * big inherits (shared) besides its own. */
+	child_start(&cs, child_ps, &small);
+	ck_assert_int_eq(child_await(&cs), 0);
+	fd = xmp_open();
+	h = xpin(fd, mem, 8 * PG, 0);
+	big.shared_fd = fd;
+	child_start(&cb, child_ps, &big);
+	ck_assert_int_eq(child_await(&cb), 0);
+
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", true);
+	ck_json_bool(o->json, "complete", true);
+	ck_json_u64(o->json, "totals.processes", 3);
+	ck_json_u64(o->json, "totals.containers", 3);
+	ck_json_u64(o->json, "totals.containers", counter(C_CONTAINERS));
+	ck_json_u64(o->json, "totals.pins", counter(C_PINS));
+	ck_json_u64(o->json, "totals.pinned_pages", counter(C_PAGES));
+	ck_json_u64(o->json, "totals.charged_pages", counter(C_CHARGED));
+	ck_json_u64(o->json, "totals.charged_bytes", counter(C_CHARGED) * PG);
+	ck_json_u64(o->json, "totals.charged_pages", 8 + 24 + 5);
+
+	/* Sorted by charged bytes: big (8 + 24 pages), parent (8), small (5). */
+	p = ps_proc(o->json, cb.pid, &ib);
+	ck_json_u64(p, "containers", 2);
+	ck_json_u64(p, "shared_containers", 1);
+	ck_json_u64(p, "pins", 2);
+	ck_json_u64(p, "charged_bytes", 32 * PG);
+	ck_json_u64(p, "uid", 0);
+	ck_json_str(p, "user", "root");
+	ck_json_u64(p, "fds[0].fd", fd);	/* fds sorted by number */
+	ck_json_i64(p, "fds[0].owner_pid", getpid());
+	ck_json_bool(p, "fds[0].shared", true);
+	ck_json_i64(p, "fds[1].owner_pid", cb.pid);
+	ck_json_bool(p, "fds[1].shared", false);
+	ck_json_u64(p, "fds[1].pinned_pages", 24);
+
+	p = ps_proc(o->json, getpid(), &ip);
+	ck_json_u64(p, "containers", 1);
+	ck_json_u64(p, "shared_containers", 1);
+	ck_json_u64(p, "pins", 1);
+	ck_json_u64(p, "pinned_pages", 8);
+	ck_json_u64(p, "charged_pages", 8);
+	ck_json_u64(p, "charged_bytes", 8 * PG);
+	ck_json_i64(p, "vmpin_kb", kv_vmpin_kb(0));
+	ck_json_u64(p, "fds[0].fd", fd);
+	ck_json_u64(p, "fds[0].pin_list[0].handle", h);
+	snprintf(addr, sizeof(addr), "%#lx", (unsigned long)(uintptr_t)mem);
+	ck_json_str(p, "fds[0].pin_list[0].addr", addr);
+	ck_json_u64(p, "fds[0].pin_list[0].len", 8 * PG);
+	ck_json_u64(p, "fds[0].pin_list[0].pages", 8);
+	ck_json_str(p, "fds[0].pin_list[0].mode", "rw");
+
+	p = ps_proc(o->json, cs.pid, &is);
+	ck_json_u64(p, "containers", 1);
+	ck_json_u64(p, "shared_containers", 0);
+	ck_json_u64(p, "pins", 2);
+	ck_json_u64(p, "pinned_pages", 5);
+	ck_json_u64(p, "charged_pages", 5);	/* the overlapping page twice */
+	ck_json_u64(p, "fds[0].pins_unlisted", 0);
+	ck_json_u64(p, "fds[0].pin_list[1].pages", 1);
+	ck_assert_msg(ib < ip && ip < is, "order: big %d, parent %d, small %d", ib, ip, is);
+	ctl_free(o);
+
+	o = CTL("ps");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "3 processes, 3 containers"), "ps:\n%s", o->out);
+	ctl_free(o);
+	o = CTL("--pins", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, " pin "), "ps --pins:\n%s", o->out);
+	ctl_free(o);
+
+	child_go(&cs);
+	child_go(&cb);
+	CHILD_OK(&cs);
+	CHILD_OK(&cb);
+	xclose(fd);
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "totals.processes", 0);
+	ck_json_u64(o->json, "totals.containers", 0);
+	ck_assert_uint_eq(JV(o->json, "processes")->n, 0);
+	ctl_free(o);
+}
+END_TEST
+
+/* ps finds containers by device number, whatever node they were opened by. */
+START_TEST(ctl_ps_any_node_path)
+{
+	const char *alt = "/tmp/mempin-alt";
+	char *mem = xmap(PG), dev[32];
+	unsigned int maj, min;
+	const struct jv *p;
+	struct ctl_out *o;
+	int fd, i;
+
+	sysfs_text("/sys/class/misc/mempin/dev", dev, sizeof(dev));
+	ck_assert_int_eq(sscanf(dev, "%u:%u", &maj, &min), 2);
+	unlink(alt);
+	ck_assert_int_eq(mknod(alt, S_IFCHR | 0600, makedev(maj, min)), 0);
+	fd = open(alt, O_RDWR | O_CLOEXEC);
+	unlink(alt);
+	ck_assert_int_ge(fd, 0);
+	xpin(fd, mem, PG, 0);
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "totals.containers", 1);
+	p = ps_proc(o->json, getpid(), &i);
+	ck_json_u64(p, "fds[0].fd", fd);
+	ck_json_u64(p, "fds[0].pins", 1);
+	ctl_free(o);
+	xclose(fd);
+}
+END_TEST
+
+/* doctor's check NAME has result and reason. */
+#define ASSERT_CHECK(o, name, result, reason) do { \
+	ck_json_str((o)->json, "checks." name ".result", (result)); \
+	ck_json_str((o)->json, "checks." name ".reason", (reason)); } while (0)
+
+START_TEST(ctl_doctor_root_all_fine)
+{
+	struct ctl_out *o = CTL("--json", "doctor");
+
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "user", "root");
+	ck_json_u64(o->json, "uid", 0);
+	ck_json_str(o->json, "device", MEMPIN_DEV);
+	ck_json_u64(o->json, "need_bytes", PG);
+	ck_json_bool(o->json, "ok", true);
+	/* No DKMS in the guest: loaded from elsewhere, a warning only. */
+	ASSERT_CHECK(o, "installed", "warn", "loaded-elsewhere");
+	ASSERT_CHECK(o, "loaded", "ok", "loaded");
+	ASSERT_CHECK(o, "device", "ok", "ok");
+	ASSERT_CHECK(o, "access", "ok", "ok");
+	ck_json_u64(o->json, "checks.access.abi_version", MEMPIN_ABI_VERSION);
+	ASSERT_CHECK(o, "rlimit", "ok", "cap-ipc-lock");
+	ASSERT_CHECK(o, "cap", "ok", "none");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 0);
+	ctl_free(o);
+
+	o = CTL("doctor");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "all fine"), "doctor:\n%s", o->out);
+	ctl_free(o);
+}
+END_TEST
+
+/* $MEMPIN_DEVICE, as libmempin: a missing node, and one that is not ours. */
+START_TEST(ctl_doctor_node)
+{
+	struct ctl_out *o;
+
+	setenv("MEMPIN_DEVICE", "/tmp/no-such-node", 1);
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_json_str(o->json, "device", "/tmp/no-such-node");
+	ASSERT_CHECK(o, "device", "fail", "no-node");
+	ASSERT_CHECK(o, "access", "skip", "no-device");
+	ck_assert_msg(strstr(JV(o->json, "checks.device.fix")->str, "udevadm trigger"),
+		      "fix: %s", JV(o->json, "checks.device.fix")->str);
+	ctl_free(o);
+	setenv("MEMPIN_DEVICE", "/dev/null", 1);
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ASSERT_CHECK(o, "device", "fail", "wrong-node");
+	ctl_free(o);
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "device.path", "/dev/null");
+	ck_json_bool(o->json, "device.present", true);
+	ck_json_bool(o->json, "device.matches", false);
+	ctl_free(o);
+	unsetenv("MEMPIN_DEVICE");
+}
+END_TEST
+
+START_TEST(ctl_doctor_wrong_group)
+{
+	struct ctl_out *o = CTL_AS(1001, 1001, 64 << 20, "--json", "doctor");
+
+	ASSERT_EXIT(o, 1);
+	ck_json_str(o->json, "user", "other");
+	ck_json_u64(o->json, "uid", 1001);
+	ck_json_bool(o->json, "ok", false);
+	ASSERT_CHECK(o, "loaded", "ok", "loaded");
+	ASSERT_CHECK(o, "device", "ok", "ok");
+	ASSERT_CHECK(o, "access", "fail", "not-in-group");
+	ck_json_str(o->json, "checks.access.group", "pinuser");
+	ck_json_str(o->json, "checks.access.fix", "sudo usermod -aG pinuser other, then log in again");
+	ASSERT_CHECK(o, "rlimit", "ok", "ok");
+	ck_json_u64(o->json, "checks.rlimit.soft", 64 << 20);
+	ASSERT_CHECK(o, "cap", "ok", "none");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 1);
+	ck_json_str(o->json, "problems[0]", "not-in-group");
+	ctl_free(o);
+
+	o = CTL_AS(1001, 1001, 64 << 20, "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "usermod -aG pinuser other"), "doctor:\n%s", o->out);
+	ctl_free(o);
+}
+END_TEST
+
+START_TEST(ctl_doctor_rlimit_too_low)
+{
+	struct ctl_out *o = CTL_AS(1000, 1000, 0, "--json", "doctor");
+
+	ASSERT_EXIT(o, 1);
+	ck_json_str(o->json, "user", "pinuser");
+	ck_json_bool(o->json, "ok", false);
+	ASSERT_CHECK(o, "access", "ok", "ok");
+	ASSERT_CHECK(o, "rlimit", "fail", "too-low");
+	ck_json_u64(o->json, "checks.rlimit.soft", 0);
+	ck_json_u64(o->json, "checks.rlimit.hard", 0);
+	ck_assert_msg(strstr(JV(o->json, "checks.rlimit.fix")->str,
+			     "/etc/security/limits.d/mempin.conf"), "fix: %s",
+		      JV(o->json, "checks.rlimit.fix")->str);
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 1);
+	ck_json_str(o->json, "problems[0]", "too-low");
+	ctl_free(o);
+
+	/* Enough for one page, not for two: doctor SIZE asks for more. */
+	o = CTL_AS(1000, 1000, PG, "--json", "doctor", "4K");
+	ASSERT_EXIT(o, 0);
+	ASSERT_CHECK(o, "rlimit", "ok", "ok");
+	ck_json_u64(o->json, "need_bytes", PG);
+	ctl_free(o);
+	o = CTL_AS(1000, 1000, PG, "--json", "doctor", "2p");
+	ASSERT_EXIT(o, 1);
+	ASSERT_CHECK(o, "rlimit", "fail", "too-low");
+	ck_json_u64(o->json, "need_bytes", 2 * PG);
+	ctl_free(o);
+	o = CTL_AS(1000, 1000, 0, "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "RLIMIT_MEMLOCK"), "doctor:\n%s", o->out);
+	ctl_free(o);
+}
+END_TEST
+
+START_TEST(ctl_cap_reached)
+{
+	char *mem = xmap(4 * PG);
+	struct ctl_out *o;
+	int fd = xmp_open();
+
+	o = CTL("--json", "cap");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", true);
+	ck_json_u64(o->json, "max_pinned_pages", 0);
+	ck_json_u64(o->json, "pinned_pages", 0);
+	ctl_free(o);
+
+	xpin(fd, mem, 4 * PG, 0);
+	o = CTL("cap", "4p");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 4);
+	ck_assert_int_eq(mp_pin(fd, mem, PG, 0, NULL, NULL), -ENOMEM);
+
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_json_bool(o->json, "ok", false);
+	ASSERT_CHECK(o, "cap", "fail", "reached");
+	ck_json_u64(o->json, "checks.cap.max_pinned_pages", 4);
+	ck_json_u64(o->json, "checks.cap.pinned_pages", 4);
+	ASSERT_CHECK(o, "access", "ok", "ok");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 1);
+	ck_json_str(o->json, "problems[0]", "reached");
+	ctl_free(o);
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "cap.max_pinned_pages", 4);
+	ck_json_u64(o->json, "cap.max_pinned_bytes", 4 * PG);
+	ck_json_u64(o->json, "module.parameters.max_pinned_pages", 4);
+	ctl_free(o);
+	o = CTL("doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "mempinctl cap"), "doctor:\n%s", o->out);
+	ctl_free(o);
+
+	/* Sizes: bytes with a suffix, pages with p; 0 or none: no cap. */
+	o = CTL("--json", "cap", "1G");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "max_pinned_pages", (1UL << 30) / PG);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), (1L << 30) / (long)PG);
+	o = CTL("cap", "6K");		/* rounded down to whole pages */
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 1);
+	o = CTL("cap", "100");		/* less than a page */
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	o = CTL("cap", "12Q");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 1);
+	/* Only root sets it. */
+	o = CTL_AS(1000, 1000, -1, "cap", "0");
+	ASSERT_EXIT(o, 1);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 1);
+	o = CTL("cap", "none");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), 0);
+	xpin(fd, mem, PG, 0);
+	xclose(fd);
+}
+END_TEST
+
+/* reset-high-water: root only; the mark is then what is pinned now. */
+START_TEST(ctl_reset_high_water)
+{
+	char *mem = xmap(32 * PG);
+	int fd = xmp_open();
+	uint64_t base = counter(C_PAGES), h;
+	struct ctl_out *o;
+	char want[128];
+
+	h = xpin(fd, mem, 32 * PG, 0);
+	xpin(fd, mem, 8 * PG, 0);
+	xunpin(fd, h);
+	ck_assert_uint_eq(counter(C_PAGES), base + 8);
+	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 40);
+
+	o = CTL_AS(1001, 1001, -1, "reset-high-water");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "it needs root"), "stderr: %s", o->err);
+	ctl_free(o);
+	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 40);
+
+	o = CTL("--json", "reset-high-water");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", true);
+	ck_json_u64(o->json, "pinned_pages_max", base + 8);
+	ctl_free(o);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 8);
+
+	xclose(fd);
+	o = CTL("reset-high-water");
+	ASSERT_EXIT(o, 0);
+	snprintf(want, sizeof(want), "reset to what is pinned now: %llu page",
+		 (unsigned long long)base);
+	ck_assert_msg(strstr(o->out, want), "stdout: %s", o->out);
+	ctl_free(o);
+	ck_assert_uint_eq(counter(C_PAGES_MAX), base);
+
+	o = CTL("reset-high-water", "now");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	xunmap(mem, 32 * PG);
+}
+END_TEST
+
+/*
+ * Last of the suite: mempinctl unload, every command with the module gone,
+ * mempinctl load FILE, unload refused while a container is open.
+ */
+START_TEST(ctl_not_loaded_then_load)
+{
+	const char *ko = getenv("MEMPIN_MODULE");
+	struct ctl_out *o;
+	struct stat st;
+	int fd;
+
+	ck_assert_msg(ko, "MEMPIN_MODULE is not set: cannot load the module again");
+	ck_assert_int_eq(kv_refcnt(), 0);
+	o = CTL("unload");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert(!kv_module_loaded());
+
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 3);
+	ck_json_bool(o->json, "module.loaded", false);
+	ck_json_null(o->json, "module.state");
+	ck_json_null(o->json, "module.version");
+	ck_json_null(o->json, "module.srcversion");
+	ck_json_null(o->json, "module.refcount");
+	ck_json_null(o->json, "module.parameters");
+	ck_json_bool(o->json, "module.installed", false);
+	ck_json_bool(o->json, "device.registered", false);
+	ck_json_null(o->json, "device.major");
+	ck_json_bool(o->json, "device.present", false);
+	ck_json_bool(o->json, "device.matches", false);
+	ck_json_null(o->json, "cap");
+	ck_json_null(o->json, "stats");
+	ctl_free(o);
+	o = CTL("status");
+	ASSERT_EXIT(o, 3);
+	ck_assert_msg(strstr(o->out, "not loaded"), "status:\n%s", o->out);
+	ctl_free(o);
+	o = CTL("--json", "reset-high-water");
+	ASSERT_EXIT(o, 3);
+	ck_json_bool(o->json, "loaded", false);
+	ck_json_null(o->json, "pinned_pages_max");
+	ctl_free(o);
+
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ck_json_bool(o->json, "ok", false);
+	/* No DKMS in the guest: said so, gracefully. */
+	ASSERT_CHECK(o, "installed", "fail", "not-installed");
+	ASSERT_CHECK(o, "loaded", "fail", "not-loaded");
+	ASSERT_CHECK(o, "device", "skip", "not-loaded");
+	ASSERT_CHECK(o, "access", "skip", "no-device");
+	ASSERT_CHECK(o, "rlimit", "ok", "cap-ipc-lock");
+	ASSERT_CHECK(o, "cap", "skip", "not-loaded");
+	ck_assert_uint_eq(JV(o->json, "problems")->n, 2);
+	ck_json_str(o->json, "problems[0]", "not-installed");
+	ck_json_str(o->json, "problems[1]", "not-loaded");
+	ctl_free(o);
+	o = CTL("doctor");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "mempin is not loaded"), "doctor:\n%s", o->out);
+	ctl_free(o);
+
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	ck_json_bool(o->json, "loaded", false);
+	ck_json_u64(o->json, "totals.containers", 0);
+	ctl_free(o);
+	o = CTL("--json", "cap");
+	ASSERT_EXIT(o, 3);
+	ck_json_bool(o->json, "loaded", false);
+	ck_json_null(o->json, "max_pinned_pages");
+	ctl_free(o);
+	o = CTL("cap", "1G");
+	ASSERT_EXIT(o, 3);
+	ctl_free(o);
+	o = CTL("unload");
+	ASSERT_EXIT(o, 3);
+	ctl_free(o);
+	/* Not in /lib/modules: load by name fails, saying so. */
+	o = CTL("load");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "not installed"), "load: %s", o->err);
+	ctl_free(o);
+	ck_assert(!kv_module_loaded());
+	/* Only root loads it. */
+	o = CTL_AS(1000, 1000, -1, "load", ko);
+	ASSERT_EXIT(o, 1);
+	ctl_free(o);
+	ck_assert(!kv_module_loaded());
+
+	o = CTL("load", ko);
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	ck_assert(kv_module_loaded());
+	ck_assert_int_eq(fix_dev(), 0);
+	ck_assert_int_eq(stat(MEMPIN_DEV, &st), 0);
+	ck_assert_uint_eq(st.st_gid, 1000);
+	o = CTL("load", ko);		/* already: fine */
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+
+	fd = xmp_open();
+	o = CTL("unload");		/* in use */
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "in use"), "unload: %s", o->err);
+	ctl_free(o);
+	ck_assert(kv_module_loaded());
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 0);
+	ck_json_str(o->json, "module.state", "live");
+	ck_json_i64(o->json, "module.refcount", 1);
+	ck_json_u64(o->json, "stats.containers", 1);
+	ck_json_u64(o->json, "stats.pinned_pages_max", 0);	/* a new module */
+	ctl_free(o);
+	xclose(fd);
+}
+END_TEST
+
+
+/* ------------------------------------------------------ hostile names */
+
+/*
+ * The holder: re-executed as mempin-tests with hostile argv (the suite's
+ * own options cannot be in argv, so $MEMPIN_TEST_CTL_HOLDER, the fd of a
+ * pipe, says what to do): opens the device, pins a page, says so on the
+ * pipe and waits to be killed.  prctl(PR_SET_NAME) makes its comm hostile
+ * too.
+ */
+int ctl_holder_main(const char *pipefd)
+{
+	char *mem = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	int fd = mp_open(), w = atoi(pipefd);
+	char ok = 'y';
+
+	prctl(PR_SET_NAME, "\xff\x01\"comm\\", 0, 0, 0);
+	if (mem == MAP_FAILED || fd < 0 || mp_pin(fd, mem, PG, 0, NULL, NULL))
+		ok = 'n';
+	if (write(w, &ok, 1) != 1)
+		return 1;
+	close(w);
+	for (;;)
+		pause();
+}
+
+struct holder {
+	const char *name;		/* what the test calls it */
+	const char *argv0;		/* its whole command line */
+	const char *want;		/* "command" as a strict parser decodes it */
+	pid_t pid;
+};
+
+static pid_t holder_start(const char *argv0)
+{
+	char *argv[] = { (char *)argv0, NULL };
+	int p[2];
+	char env[64], ok = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	snprintf(env, sizeof(env), "MEMPIN_TEST_CTL_HOLDER=%d", p[1]);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *envp[] = { env, NULL };
+
+		close(p[0]);
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &ok, 1), 1);
+	close(p[0]);
+	ck_assert_msg(ok == 'y', "the holder could not pin");
+	return pid;
+}
+
+static const json_t *jproc(const json_t *root, pid_t pid)
+{
+	const json_t *procs = json_object_get(root, "processes"), *p;
+	size_t i;
+
+	ck_assert(json_is_array(procs));
+	json_array_foreach(procs, i, p)
+		if (json_integer_value(json_object_get(p, "pid")) == pid)
+			return p;
+	ck_abort_msg("pid %d not in mempinctl ps -J", (int)pid);
+	return NULL;
+}
+
+START_TEST(ctl_ps_hostile_names)
+{
+	/* ps reads 255 bytes of a command line: the last euro sign is cut. */
+	static char longname[4096], longwant[512];
+	static const char euro[] = "\xe2\x82\xac";
+	static const char fffd[] = "\xef\xbf\xbd";
+	struct holder h[] = {
+		{ "invalid UTF-8",
+		  "\xc0\xaf|\xe0\x80\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xff|\xe2\x82",
+		  "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd|\xef\xbf\xbd", 0 },
+		{ "control characters", "ctl\x01\x1b[31m\n\t\r\x7f\x1f end",
+		  "ctl\x01\x1b[31m\n\t\r\x7f\x1f end", 0 },
+		{ "quotes", "q\"uo\\te' \\u0000 \\\"", "q\"uo\\te' \\u0000 \\\"", 0 },
+		{ "valid UTF-8", "caf\xc3\xa9 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf",
+		  "caf\xc3\xa9 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf", 0 },
+		{ "very long", longname, longwant, 0 },
+	};
+	size_t i, k, n = sizeof(h) / sizeof(h[0]);
+	struct ctl_out *o;
+	json_t *root;
+	int st;
+
+	strcpy(longname, "x");
+	for (k = 0; k < 1300; k++)
+		strcat(longname, euro);
+	strcpy(longwant, "x");
+	for (k = 0; k < 84; k++)		/* 1 + 84 * 3 = 253 bytes */
+		strcat(longwant, euro);
+	strcat(longwant, fffd);			/* and 2 of the next 3 */
+
+	for (i = 0; i < n; i++)
+		h[i].pid = holder_start(h[i].argv0);
+
+	o = CTL("-J", "ps");
+	ASSERT_EXIT(o, 0);
+	root = strict_json(o->out, " -J ps");
+	for (i = 0; i < n; i++) {
+		const json_t *p = jproc(root, h[i].pid);
+		const char *cmd = json_string_value(json_object_get(p, "command"));
+
+		ck_assert_msg(cmd, "%s: no command", h[i].name);
+		ck_assert_msg(!strcmp(cmd, h[i].want), "%s: command \"%s\", want \"%s\"",
+			      h[i].name, cmd, h[i].want);
+		ck_assert_int_eq(json_integer_value(json_object_get(p, "pins")), 1);
+	}
+	json_decref(root);
+	ctl_free(o);
+
+	/* For people: one line each, nothing a terminal would act on. */
+	o = CTL("ps");
+	ASSERT_EXIT(o, 0);
+	for (i = 0; o->out[i]; i++) {
+		unsigned char c = (unsigned char)o->out[i];
+
+		ck_assert_msg(c == '\n' || (c >= 0x20 && c < 0x7f),
+			      "ps prints byte 0x%02x at %zu:\n%s", c, i, o->out);
+	}
+	for (i = 0; i < n; i++) {
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "\n%7d ", (int)h[i].pid);
+		ck_assert_msg(strstr(o->out, pid), "%s: pid %d not on a line of its own:\n%s",
+			      h[i].name, (int)h[i].pid, o->out);
+	}
+	ctl_free(o);
+
+	for (i = 0; i < n; i++) {
+		kill(h[i].pid, SIGKILL);
+		ck_assert_int_eq(waitpid(h[i].pid, &st, 0), h[i].pid);
+	}
+}
+END_TEST
+
+Suite *mempinctl_suite(void)
+{
+	Suite *s = suite_create("mempinctl");
+	TCase *tc;
+
+	tc = TCASE("mempinctl");
+	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_test(tc, ctl_status_loaded);
+	tcase_add_test(tc, ctl_ps_who_pins_how_much);
+	tcase_add_test(tc, ctl_ps_any_node_path);
+	tcase_add_test(tc, ctl_ps_hostile_names);
+	tcase_add_test(tc, ctl_doctor_root_all_fine);
+	tcase_add_test(tc, ctl_doctor_node);
+	tcase_add_test(tc, ctl_doctor_wrong_group);
+	tcase_add_test(tc, ctl_doctor_rlimit_too_low);
+	tcase_add_test(tc, ctl_cap_reached);
+	tcase_add_test(tc, ctl_reset_high_water);
+	tcase_add_test(tc, ctl_not_loaded_then_load);	/* unloads: last */
+	suite_add_tcase(s, tc);
+	return s;
+}
