@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,15 +54,38 @@ static uint64_t pfn_of(const void *addr)
 	return entry & ((1ULL << 55) - 1);
 }
 
-/* Node of each page (nodes == NULL) or move them there; status per page. */
+/*
+ * What move_pages() writes for no page: the kernel stores a node (>= 0) or
+ * a -errno, and leaves every entry of a batch it failed to migrate as it
+ * found it (it then returns the number of pages not moved).
+ */
+#define STATUS_UNSET INT_MIN
+
+/*
+ * Node of each page (nodes == NULL) or move them there; status per page,
+ * STATUS_UNSET where the kernel said nothing.  Returns what the syscall
+ * returned: -1 (errno set), else the number of pages not moved.
+ */
 static long move_pages(char *buf, const int *nodes, int *status)
 {
 	void *pages[NPAGES];
 
-	for (int i = 0; i < NPAGES; i++)
+	for (int i = 0; i < NPAGES; i++) {
 		pages[i] = buf + i * page_size;
+		status[i] = STATUS_UNSET;
+	}
 	return syscall(SYS_move_pages, 0, NPAGES, pages, nodes, status,
 		       MPOL_MF_MOVE);
+}
+
+/* What the kernel answered to one move_pages() call, as a line. */
+static void print_move_result(const char *name, long ret, int err)
+{
+	if (ret < 0)
+		printf("  %s: move_pages failed: %s\n", name, strerror(err));
+	else
+		printf("  %s: move_pages: %ld of %d pages not moved\n",
+		       name, ret, NPAGES);
 }
 
 struct snapshot {
@@ -89,7 +113,9 @@ static int report(const char *name, const struct snapshot *a,
 		       (unsigned long long)a->pfn[i],
 		       (unsigned long long)b->pfn[i],
 		       m ? "MOVED" : "stayed");
-		if (status[i] < 0)
+		if (status[i] == STATUS_UNSET)
+			printf(" (move_pages: no per-page status, its batch failed)");
+		else if (status[i] < 0)
 			printf(" (move_pages: %s)", strerror(-status[i]));
 		printf("\n");
 		moved += m;
@@ -105,7 +131,8 @@ int main(void)
 	struct mempin *mp;
 	uint64_t handle;
 	char *locked, *pinned;
-	int ret, moved_locked, moved_pinned;
+	int ret, moved_locked, moved_pinned, err_locked, err_pinned;
+	long ret_locked, ret_pinned;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	locked = mmap(NULL, NPAGES * page_size, PROT_READ | PROT_WRITE,
@@ -143,8 +170,12 @@ int main(void)
 	for (int i = 0; i < NPAGES; i++)
 		target[i] = !locked_before.node[i];
 	printf("\nmove_pages() to the other NUMA node:\n");
-	move_pages(locked, target, st_locked);
-	move_pages(pinned, target, st_pinned);
+	ret_locked = move_pages(locked, target, st_locked);
+	err_locked = errno;
+	ret_pinned = move_pages(pinned, target, st_pinned);
+	err_pinned = errno;
+	print_move_result("mlocked", ret_locked, err_locked);
+	print_move_result("pinned", ret_pinned, err_pinned);
 	snap(locked, &locked_after);
 	snap(pinned, &pinned_after);
 	moved_locked = report("mlocked", &locked_before, &locked_after, st_locked);
