@@ -3,9 +3,12 @@ KERNEL ?= bookworm
 KDIR ?= /lib/modules/$(shell uname -r)/build
 PREFIX ?= /usr/local
 
-.PHONY: all module lib tools clean deps check check-matrix demo lint bench fuzz
+.PHONY: all module lib tools man clean deps check check-matrix demo lint bench fuzz
 
-all: module lib tools
+# User space only: it must build where no kernel headers are (a container,
+# a chroot, CI).  The module is built by make module here, by DKMS on
+# installed systems and by tests/guest/ for the guests' kernels.
+all: lib tools man
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
@@ -15,6 +18,9 @@ lib:
 
 tools: lib
 	$(MAKE) -C tools
+
+man:
+	$(MAKE) -C man
 
 # Installs every build and test dependency from Debian's archive (root).
 deps:
