@@ -38,13 +38,20 @@ check-matrix: lib
 demo: lib
 	bash tests/guest/demo.sh $(KERNEL)
 
+# Everything any target builds, make deb's build/ and what dpkg-buildpackage
+# leaves in debian/ when run in the tree itself (debian/rules clean runs this).
 clean:
 	-$(MAKE) -C lib clean
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tools/bench clean
 	-$(MAKE) -C tests clean
+	-$(MAKE) -C tests/fuzz clean
 	rm -rf module/*.o module/*.ko module/*.mod* module/.*.cmd module/Module.symvers \
-		module/modules.order module/.tmp_versions module/probes/build
+		module/modules.order module/.tmp_versions module/probes/build \
+		module/compat_probed.h module/.*.d
+	rm -rf build debian/.debhelper debian/tmp debian/files debian/*.substvars \
+		debian/*.debhelper debian/*.debhelper.log debian/debhelper-build-stamp \
+		debian/mempin-dkms debian/mempin-tools debian/libmempin1 debian/libmempin-dev
 
 lint:
 	bash tests/lint/run.sh

@@ -13,6 +13,9 @@
 GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$GUEST_DIR/../.." && pwd)
 CACHE=${MEMPIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mempin}
+# Every build of a guest run (make check, demo, fuzz, bench) treats warnings
+# as errors, unless WERROR=0 is given; a plain make does not.
+export WERROR=${WERROR:-1}
 # depmod and mkfs.ext4 live in sbin, which a user's PATH lacks on Debian.
 PATH=$PATH:/usr/sbin:/sbin
 SUITES="bullseye bookworm trixie sid"
