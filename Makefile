@@ -62,9 +62,9 @@ bench: lib
 	bash tests/bench/bench.sh $(KERNEL)
 
 # --- Installing and packaging (README "Installing") ------------------------
-# One version for the DKMS source tree, dkms.conf and the packages: the
-# MODULE_VERSION of module/main.c (debian/rules checks debian/changelog).
-MEMPIN_VERSION := $(shell sed -n 's/^MODULE_VERSION("\([^"]*\)");.*/\1/p' module/main.c)
+# One version for the DKMS source tree, dkms.conf and the packages
+# (debian/rules checks debian/changelog against it): see version.mk.
+include version.mk
 MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || \
 	$(CC) -print-multiarch 2>/dev/null)
 LIBDIR ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
