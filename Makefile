@@ -202,7 +202,8 @@ endif
 		rmdir "$(DESTDIR)$(DOCDIR)/examples/$$d" 2>/dev/null || true; done
 	@# Directories make install created, once empty (never $(PREFIX)/lib itself).
 	-@cd "$(DESTDIR)/" && for d in $(DOCDIR)/examples $(DOCDIR) $(dir $(DOCDIR)) \
-		$(LIBDIR)/pkgconfig $(filter-out $(PREFIX)/lib,$(LIBDIR)) $(INCLUDEDIR)/linux \
+		$(LIBDIR)/pkgconfig $(filter-out $(PREFIX)/lib,$(LIBDIR)) \
+		$(INCLUDEDIR)/mempin/linux $(INCLUDEDIR)/mempin \
 		$(MANDIR)/man3 $(MANDIR)/man4 $(MANDIR)/man8; do \
 		[ ! -d ".$$d" ] || rmdir ".$$d" 2>/dev/null || true; done
 ifeq ($(DESTDIR),)

@@ -17,7 +17,7 @@
  * and writing exactly the layout documented here, so programs linked against
  * libmempin.so.1 keep working unchanged.  Programs never need to set a size.
  *
- * This header and the kernel ABI header <linux/mempin.h> both define a
+ * This header and the kernel ABI header <mempin/linux/mempin.h> both define a
  * struct mempin_stats and struct mempin_info (with different layouts): use
  * one of them per translation unit.
  */
@@ -27,8 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The kernel ABI: MEMPIN_PIN_READONLY and the MEMPIN_FEATURE_* bits. */
-#include <linux/mempin.h>
+/*
+ * The kernel ABI: MEMPIN_PIN_READONLY and the MEMPIN_FEATURE_* bits.
+ * Installed in mempin's own directory ($includedir/mempin/linux/mempin.h),
+ * not in the kernel's uapi headers (linux-libc-dev); in the source tree
+ * lib/mempin/linux is a link to uapi/linux.
+ */
+#include <mempin/linux/mempin.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,7 +44,7 @@ struct mempin;
 
 /*
  * Flags of mempin_pin() and struct mempin_range_req: MEMPIN_PIN_READONLY.
- * Bits of mempin_info.features: MEMPIN_FEATURE_*.  Both from <linux/mempin.h>.
+ * Bits of mempin_info.features: MEMPIN_FEATURE_*.  Both from the kernel ABI.
  */
 
 /* A container's totals, from mempin_stats().  May grow at the end. */
