@@ -26,9 +26,16 @@ man:
 deps:
 	bash tests/guest/deps.sh
 
-# Builds module (for the guest kernel), lib and tests, runs the Check suite
-# in a QEMU guest running Debian $(KERNEL)'s stock kernel.
+# The guest targets build with warnings as errors (tests/guest/lib.sh says
+# so too, for direct runs); WERROR=0 turns it off.  Target-specific, so the
+# lib prerequisite gets it as well.
+check check-matrix demo bench fuzz check-debug: export WERROR ?= 1
+
+# The library's own checks (exports, headers, ABI against lib/libmempin.abi)
+# first, without a guest; then builds module (for the guest kernel), lib and
+# tests, runs the Check suite in a QEMU guest of Debian $(KERNEL)'s kernel.
 check: lib
+	$(MAKE) -C lib check
 	bash tests/guest/check.sh $(KERNEL)
 
 # The same on every supported Debian kernel, with a summary table.

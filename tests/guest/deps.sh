@@ -18,6 +18,7 @@ pkgs=(
 	liburing-dev python3-matplotlib		# make bench: io_uring peer, plot
 	flex bison bc libelf-dev libssl-dev	# make check-debug: kernel build
 	debhelper dh-dkms lintian		# make deb, make check-install
+	abigail-tools				# make -C lib check: ABI baseline
 )
 
 if [[ $EUID -ne 0 ]]; then
