@@ -48,6 +48,7 @@ GUEST_ENV=(MEMPIN_GUEST_NODES=1 MEMPIN_GUEST_PRE=/etc/mempin-bench-pre.sh
 # One vCPU: under icount, io_uring's unregistration on 6.1 never finished
 # with two (../shared/BENCH-NOTES.md).  4 GiB: 1 GiB ranges of each page
 # kind one after the other, with 520 hugetlb pages reserved throughout.
+# shellcheck disable=SC2054 # QEMU's options have commas
 QEMU_MACHINE=(-m 4G -smp 1 -icount shift=0,sleep=off)
 rc=0
 guest_run "$REPO/tools/bench/mempin-bench" 5400 || rc=$?

@@ -2,8 +2,11 @@
 # Sourced by the guest's /init (MEMPIN_GUEST_PRE) before make bench's
 # payload: loads the floor module, reserves hugetlb pages for the 1 GiB
 # ranges, and keeps khugepaged from waking in the middle of a figure.
-insmod /lib/mempin_floor.ko && say "ok: $(ls -l /dev/mempin-floor)" ||
+if insmod /lib/mempin_floor.ko; then
+	say "ok: $(ls -l /dev/mempin-floor)"
+else
 	fail "insmod /lib/mempin_floor.ko"
+fi
 echo 520 >/proc/sys/vm/nr_hugepages
 n=$(cat /proc/sys/vm/nr_hugepages)
 check "hugetlb: $n pages of 2 MiB" "hugetlb: only $n of 520 pages" [ "$n" = 520 ]

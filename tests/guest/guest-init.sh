@@ -96,6 +96,7 @@ if insmod "$MEMPIN_MODULE"; then
 	# A caller's setup before the payload (make bench: its helper module).
 	if [ -n "${MEMPIN_GUEST_PRE:-}" ]; then
 		say "running $MEMPIN_GUEST_PRE"
+		# shellcheck source=/dev/null # the caller's, known at run time
 		. "$MEMPIN_GUEST_PRE" || fail "$MEMPIN_GUEST_PRE"
 	fi
 	say "running $PAYLOAD"

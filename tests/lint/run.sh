@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# make lint: checkpatch --strict, sparse, W=1 and the uapi layout check.
+# make lint: checkpatch --strict, sparse, W=1, the uapi layout check, and
+# every shell script through shellcheck.
 # Kernel tools come from Debian's packages (make deps); checkpatch is taken
 # out of the linux-source tarball once and cached.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${MEMPIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mempin}
+# shellcheck disable=SC2012 # Debian's package directories: plain names
 kdir=${KDIR:-$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1)}
 fail=0
 
@@ -13,6 +15,7 @@ bad() { printf 'FAIL: %s\n' "$*"; fail=1; }
 
 checkpatch=$cache/checkpatch/scripts/checkpatch.pl
 if [ ! -x "$checkpatch" ]; then
+	# shellcheck disable=SC2012 # Debian's package files: plain names
 	src=$(ls /usr/src/linux-source-*.tar.xz | sort -V | tail -n1)
 	mkdir -p "$cache/checkpatch"
 	tar -xJf "$src" -C "$cache/checkpatch" --strip-components=1 --wildcards \
@@ -21,10 +24,10 @@ if [ ! -x "$checkpatch" ]; then
 fi
 
 step "checkpatch --strict"
+mapfile -t ksrc < <(cd "$top" && git ls-files -co --exclude-standard "module/*.[ch]" | sed "s|^|$top/|")
 if ! "$checkpatch" --strict --no-tree --quiet --show-types \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-	-f $(cd "$top" && git ls-files -co --exclude-standard "module/*.[ch]" | sed "s|^|$top/|") \
-	"$top"/uapi/linux/mempin.h; then
+	-f "${ksrc[@]}" "$top"/uapi/linux/mempin.h; then
 	bad checkpatch
 fi
 
@@ -34,13 +37,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$top/module" "$top/uapi" "$work/"
 step "W=1 build ($kdir)"
-if ! MAKEFLAGS= make -s -C "$kdir" M="$work/module" W=1 modules >"$work/w1.log" 2>&1 ||
+if ! MAKEFLAGS='' make -s -C "$kdir" M="$work/module" W=1 modules >"$work/w1.log" 2>&1 ||
 	grep -E 'warning:|error:' "$work/w1.log"; then
 	cat "$work/w1.log"
 	bad "W=1 build"
 fi
 step "sparse (C=2)"
-if ! MAKEFLAGS= make -C "$kdir" M="$work/module" C=2 modules >"$work/sparse.log" 2>&1 ||
+if ! MAKEFLAGS='' make -C "$kdir" M="$work/module" C=2 modules >"$work/sparse.log" 2>&1 ||
 	grep -E 'warning:|error:' "$work/sparse.log"; then
 	cat "$work/sparse.log"
 	bad sparse
@@ -74,6 +77,21 @@ if [ "$(printf '%s\n' "${sizes[@]}" | awk '{print $2, $3}' | sort | uniq | awk '
 	printf '%s\n' "${sizes[@]}"
 	bad "struct sizes differ between 32- and 64-bit"
 fi
+
+step "shellcheck"
+# Every shell script git knows: *.sh, and the others by their #! line
+# (.ci/run, the maintainer scripts in debian/, the install image's payload).
+# Sourced files are followed (-x), found next to the script that sources them.
+mapfile -t scripts < <(cd "$top" && git ls-files -co --exclude-standard |
+	while IFS= read -r f; do
+		[[ -f $f && ! -L $f ]] || continue
+		case $f in
+		*.sh) echo "$f" ;;
+		*) head -n1 "$f" | grep -qE '^#!.*[/ ](ba|da)?sh( |$)' && echo "$f" ;;
+		esac
+	done)
+echo "  ${#scripts[@]} scripts"
+(cd "$top" && shellcheck -x -P SCRIPTDIR "${scripts[@]}") || bad shellcheck
 
 if [ "$fail" -ne 0 ]; then
 	echo "lint: FAILED"
