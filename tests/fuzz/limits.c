@@ -4,10 +4,10 @@
  * (max_pinned_pages, root: it binds root too), then two unprivileged
  * processes x two threads race to their RLIMIT_MEMLOCK with the cap set as
  * well.  Never may either be exceeded:
- *  - cap: every process publishes in shared memory the pages it holds,
+ *  - cap: the processes publish in one shared counter the pages they hold,
  *    adding after a pin succeeds and subtracting before it unpins, so the
- *    published sum never exceeds what the kernel holds; every success then
- *    checks the sum against the cap.
+ *    published total never exceeds what the kernel holds; every success
+ *    then checks the total its add returned against the cap.
  *  - RLIMIT_MEMLOCK: both processes are uid 1000, whose budget they share
  *    (charge_mode "user"): the published sum is checked against it too.  A
  *    monitor thread in each process and the parent read VmPin continuously;
@@ -33,7 +33,12 @@
 
 struct lshared {
 	volatile int stop;
-	int64_t held[2];		/* published page references */
+	/*
+	 * Published page references of both processes: one counter, so that
+	 * each add returns a consistent total (two loads of per-process
+	 * counters could see one pin's pages in both, around an unpin).
+	 */
+	int64_t held;
 	uint64_t pins, enomem, over_cap, vm_over, vm_max, checks;
 	pid_t pids[2];
 };
@@ -59,7 +64,7 @@ static void *lthread_main(void *p)
 		if (n && (n == HELD || chance(&r, 40))) {
 			unsigned int i = below(&r, n);
 
-			__atomic_sub_fetch(&ls->held[a->proc], held[i].pages, __ATOMIC_SEQ_CST);
+			__atomic_sub_fetch(&ls->held, held[i].pages, __ATOMIC_SEQ_CST);
 			if (mp_unpin(a->fd, held[i].h))
 				fail("limits: unpin of a held pin failed");
 			held[i] = held[--n];
@@ -80,11 +85,9 @@ static void *lthread_main(void *p)
 				break;
 			}
 			__atomic_add_fetch(&ls->pins, 1, __ATOMIC_RELAXED);
-			__atomic_add_fetch(&ls->held[a->proc], pages, __ATOMIC_SEQ_CST);
+			sum = __atomic_add_fetch(&ls->held, pages, __ATOMIC_SEQ_CST);
 			held[n].h = h;
 			held[n++].pages = pages;
-			sum = __atomic_load_n(&ls->held[0], __ATOMIC_SEQ_CST) +
-			      __atomic_load_n(&ls->held[1], __ATOMIC_SEQ_CST);
 			if (a->rlimit && sum > MEMLOCK_PAGES) {
 				__atomic_add_fetch(&ls->vm_over, 1, __ATOMIC_RELAXED);
 				fail("limits: uid 1000's processes hold at least %lld charged "
