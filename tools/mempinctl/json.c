@@ -2,6 +2,8 @@
 /* mempinctl: the JSON writer.  See json.h. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "json.h"
 
@@ -89,6 +91,36 @@ void json_string(FILE *f, const char *s)
 		p += n;
 	}
 	fputc('"', f);
+}
+
+/*
+ * A copy of s (malloc) that is well-formed UTF-8: every maximal subpart of
+ * an ill-formed sequence becomes U+FFFD, as in json_string().  For writers
+ * that pass bytes through (libsmartcols' JSON output does).  NULL if out
+ * of memory.
+ */
+char *utf8_valid_dup(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, bad, o = 0;
+	char *out = malloc(3 * strlen(s) + 1);	/* one byte: 3 at most */
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		n = utf8_seq(p, &bad);
+		if (!n) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p += bad;
+			continue;
+		}
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+	}
+	out[o] = 0;
+	return out;
 }
 
 static void json_item(struct json *j, const char *key)

@@ -21,6 +21,7 @@ struct json {
 
 size_t utf8_seq(const unsigned char *p, size_t *bad);
 void json_string(FILE *f, const char *s);
+char *utf8_valid_dup(const char *s);
 void json_open(struct json *j, const char *key, char c);
 void json_close(struct json *j, char c);
 void json_str(struct json *j, const char *key, const char *s);

@@ -293,6 +293,54 @@ static void test_fmt_bytes(struct tally *t)
 	FMT(t, UINT64_MAX, "16.0 EiB");
 }
 
+static void check_fmt_size(struct tally *t, int line, uint64_t b, const char *want)
+{
+	char buf[32];
+
+	fmt_size(b, buf, sizeof(buf));
+	expect(t, !strcmp(buf, want), line, "fmt_size(%" PRIu64 "): \"%s\", want \"%s\"",
+	       b, buf, want);
+}
+#define SIZE(t, b, want) check_fmt_size((t), __LINE__, (b), (want))
+
+static void test_fmt_size(struct tally *t)
+{
+	SIZE(t, 0, "0B");
+	SIZE(t, 1023, "1023B");
+	SIZE(t, 1024, "1K");
+	SIZE(t, 1536, "1.5K");
+	SIZE(t, 32768, "32K");
+	SIZE(t, 1048576, "1M");
+	SIZE(t, 3ULL << 29, "1.5G");
+	SIZE(t, 1ULL << 40, "1T");
+	SIZE(t, UINT64_MAX, "16E");
+}
+
+/* What libsmartcols gets for its JSON: well-formed UTF-8, nothing else changed. */
+static void check_valid_dup(struct tally *t, int line, const char *in, const char *want)
+{
+	char *got = utf8_valid_dup(in);
+
+	expect(t, got && !strcmp(got, want), line, "utf8_valid_dup(\"%s\"): \"%s\", want \"%s\"",
+	       in, got ? got : "(null)", want);
+	free(got);
+}
+#define VDUP(t, in, want) check_valid_dup((t), __LINE__, (in), (want))
+
+static void test_utf8_valid_dup(struct tally *t)
+{
+	VDUP(t, "", "");
+	VDUP(t, "plain \"q\" \\ \x01\x7f", "plain \"q\" \\ \x01\x7f");
+	VDUP(t, "caf\xc3\xa9 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf",
+	     "caf\xc3\xa9 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
+	/* Maximal subparts: C0 AF is two, E0 80 AF three, F4 90 80 80 four. */
+	VDUP(t, "\xc0\xaf|\xe0\x80\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xff|\xe2\x82",
+	     "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd|\xef\xbf\xbd");
+	VDUP(t, "\xff\xff\xff", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 static void test_parse_u64(struct tally *t)
 {
 	uint64_t v = 0;
@@ -315,6 +363,8 @@ int main(void)
 	test_parse_u64(&t);
 	test_parse_size(&t);
 	test_fmt_bytes(&t);
+	test_fmt_size(&t);
+	test_utf8_valid_dup(&t);
 	printf("mempinctl unit tests: %u passed, %u failed\n", t.passed, t.failed);
 	return t.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

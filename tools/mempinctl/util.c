@@ -104,6 +104,33 @@ const char *fmt_bytes(uint64_t b, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Sizes as util-linux's tables show them (lsblk, findmnt): 1024-based, one
+ * letter, one decimal unless it is 0: "512B", "4K", "1.5M", "16E".
+ */
+const char *fmt_size(uint64_t b, char *buf, size_t len)
+{
+	static const char unit[] = "KMGTPE";
+	double v = (double)b;
+	size_t dot;
+	int u = -1;
+
+	if (b < 1024) {
+		snprintf(buf, len, "%" PRIu64 "B", b);
+		return buf;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f", v);
+	dot = strcspn(buf, ".,");
+	if (!strcmp(buf + dot + (buf[dot] != 0), "0"))
+		buf[dot] = 0;
+	snprintf(buf + strlen(buf), len - strlen(buf), "%c", unit[u]);
+	return buf;
+}
+
 const char *user_name(uid_t uid, char *buf, size_t len)
 {
 	struct passwd *pw = getpwuid(uid);

@@ -18,6 +18,7 @@ bool parse_u64(const char *s, uint64_t *v);
 int read_u64(const char *path, uint64_t *v);
 bool parse_size(const char *s, uint64_t page_size, uint64_t *bytes);
 const char *fmt_bytes(uint64_t b, char *buf, size_t len);
+const char *fmt_size(uint64_t b, char *buf, size_t len);
 const char *plural(uint64_t n);
 const char *user_name(uid_t uid, char *buf, size_t len);
 const char *group_name(gid_t gid, char *buf, size_t len);
