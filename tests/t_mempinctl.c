@@ -320,14 +320,90 @@ static const struct jv *ps_proc(const struct jv *root, pid_t pid, int *index)
 	return NULL;
 }
 
+static json_int_t jint(const json_t *row, const char *key)
+{
+	const json_t *v = json_object_get(row, key);
+
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", key);
+	return json_integer_value(v);
+}
+
+static const char *jstr(const json_t *row, const char *key)
+{
+	const json_t *v = json_object_get(row, key);
+
+	ck_assert_msg(json_is_string(v), "\"%s\" is not a string", key);
+	return json_string_value(v);
+}
+
+/*
+ * pins -J -b --output-all: the parent's one pin (fd, handle h at mem, 8
+ * pages) in the container big inherited; big's own 24-page pin; small's two.
+ * Counted once a container, the rows are what the module's counters say.
+ */
+static void pins_check(const json_t *root, pid_t self, int fd, uint64_t h, void *mem,
+		       pid_t big, pid_t small)
+{
+	const json_t *rows = json_object_get(root, "pins"), *r, *r2;
+	unsigned int nself = 0, nbig = 0, nsmall = 0;
+	uint64_t containers = 0, pins = 0, pages = 0;
+	char addr[32];
+	size_t i, j;
+
+	ck_assert(json_is_array(rows));
+	snprintf(addr, sizeof(addr), "%#lx", (unsigned long)(uintptr_t)mem);
+	json_array_foreach(rows, i, r) {
+		json_int_t id = jint(r, "id");
+		bool seen = false, seen_id = false;
+
+		ck_assert_str_eq(jstr(r, "mode"), "rw");
+		ck_assert_str_eq(jstr(r, "charge-mode"), "user");
+		ck_assert_str_eq(jstr(r, "aspace"), "live");
+		ck_assert_int_eq(jint(r, "charge-uid"), 0);
+		ck_assert_int_eq(jint(r, "len"), jint(r, "pages") * (json_int_t)PG);
+		for (j = 0; j < i; j++) {
+			r2 = json_array_get(rows, j);
+			seen_id |= jint(r2, "id") == id;
+			seen |= jint(r2, "id") == id && jint(r2, "handle") == jint(r, "handle");
+		}
+		containers += !seen_id;
+		pins += !seen;
+		pages += seen ? 0 : (uint64_t)jint(r, "pages");
+		if (jint(r, "pid") == self) {
+			nself++;
+			ck_assert_int_eq(jint(r, "fd"), fd);
+			ck_assert_int_eq(jint(r, "owner"), self);
+			ck_assert(json_is_true(json_object_get(r, "shared")));
+			ck_assert_int_eq(jint(r, "handle"), (json_int_t)h);
+			ck_assert_str_eq(jstr(r, "addr"), addr);
+			ck_assert_int_eq(jint(r, "pages"), 8);
+		} else if (jint(r, "pid") == big) {
+			nbig++;
+			ck_assert(json_is_true(json_object_get(r, "shared")) ==
+				  (jint(r, "owner") == self));
+		} else if (jint(r, "pid") == small) {
+			nsmall++;
+			ck_assert(json_is_false(json_object_get(r, "shared")));
+		}
+	}
+	ck_assert_uint_eq(nself, 1);
+	ck_assert_uint_eq(nbig, 2);
+	ck_assert_uint_eq(nsmall, 2);
+	ck_assert_uint_eq(containers, counter(C_CONTAINERS));
+	ck_assert_uint_eq(pins, counter(C_PINS));
+	ck_assert_uint_eq(pages, counter(C_PAGES));
+	ck_assert_uint_eq(pages, 8 + 24 + 5);
+}
+
 START_TEST(ctl_ps_who_pins_how_much)
 {
 	struct ps_kid small = { -1, 4, true }, big = { -1, 24, false };
 	struct child cs, cb;
 	const struct jv *p;
 	struct ctl_out *o;
-	char *mem = xmap(8 * PG), addr[32];
+	char *mem = xmap(8 * PG), addr[32], want[128];
 	int fd, ip, is, ib;
+	json_t *root;
 	uint64_t h;
 
 	/* small: its own container only; then the parent's container, which
@@ -339,69 +415,86 @@ START_TEST(ctl_ps_who_pins_how_much)
 	big.shared_fd = fd;
 	child_start(&cb, child_ps, &big);
 	ck_assert_int_eq(child_await(&cb), 0);
+	snprintf(addr, sizeof(addr), "%#lx", (unsigned long)(uintptr_t)mem);
 
-	o = CTL("--json", "ps");
+	/* libsmartcols' JSON, every column, sizes in bytes. */
+	o = CTL("--json", "--bytes", "--output-all", "ps");
 	ASSERT_EXIT(o, 0);
-	ck_json_bool(o->json, "loaded", true);
-	ck_json_bool(o->json, "complete", true);
-	ck_json_u64(o->json, "totals.processes", 3);
-	ck_json_u64(o->json, "totals.containers", 3);
-	ck_json_u64(o->json, "totals.containers", counter(C_CONTAINERS));
-	ck_json_u64(o->json, "totals.pins", counter(C_PINS));
-	ck_json_u64(o->json, "totals.pinned_pages", counter(C_PAGES));
-	ck_json_u64(o->json, "totals.charged_pages", counter(C_CHARGED));
-	ck_json_u64(o->json, "totals.charged_bytes", counter(C_CHARGED) * PG);
-	ck_json_u64(o->json, "totals.charged_pages", 8 + 24 + 5);
+	ck_assert_uint_eq(JV(o->json, "processes")->n, 3);
 
 	/* Sorted by charged bytes: big (8 + 24 pages), parent (8), small (5). */
 	p = ps_proc(o->json, cb.pid, &ib);
 	ck_json_u64(p, "containers", 2);
-	ck_json_u64(p, "shared_containers", 1);
+	ck_json_u64(p, "shared", 1);
 	ck_json_u64(p, "pins", 2);
-	ck_json_u64(p, "charged_bytes", 32 * PG);
+	ck_json_u64(p, "pages", 32);
+	ck_json_u64(p, "charged", 32 * PG);
 	ck_json_u64(p, "uid", 0);
 	ck_json_str(p, "user", "root");
-	ck_json_u64(p, "fds[0].fd", fd);	/* fds sorted by number */
-	ck_json_i64(p, "fds[0].owner_pid", getpid());
-	ck_json_bool(p, "fds[0].shared", true);
-	ck_json_i64(p, "fds[1].owner_pid", cb.pid);
-	ck_json_bool(p, "fds[1].shared", false);
-	ck_json_u64(p, "fds[1].pinned_pages", 24);
 
 	p = ps_proc(o->json, getpid(), &ip);
 	ck_json_u64(p, "containers", 1);
-	ck_json_u64(p, "shared_containers", 1);
+	ck_json_u64(p, "shared", 1);
 	ck_json_u64(p, "pins", 1);
-	ck_json_u64(p, "pinned_pages", 8);
-	ck_json_u64(p, "charged_pages", 8);
-	ck_json_u64(p, "charged_bytes", 8 * PG);
-	ck_json_i64(p, "vmpin_kb", kv_vmpin_kb(0));
-	ck_json_u64(p, "fds[0].fd", fd);
-	ck_json_u64(p, "fds[0].pin_list[0].handle", h);
-	snprintf(addr, sizeof(addr), "%#lx", (unsigned long)(uintptr_t)mem);
-	ck_json_str(p, "fds[0].pin_list[0].addr", addr);
-	ck_json_u64(p, "fds[0].pin_list[0].len", 8 * PG);
-	ck_json_u64(p, "fds[0].pin_list[0].pages", 8);
-	ck_json_str(p, "fds[0].pin_list[0].mode", "rw");
+	ck_json_u64(p, "pages", 8);
+	ck_json_u64(p, "charged", 8 * PG);
+	ck_json_u64(p, "vmpin", (uint64_t)kv_vmpin_kb(0) * 1024);
 
 	p = ps_proc(o->json, cs.pid, &is);
 	ck_json_u64(p, "containers", 1);
-	ck_json_u64(p, "shared_containers", 0);
+	ck_json_u64(p, "shared", 0);
 	ck_json_u64(p, "pins", 2);
-	ck_json_u64(p, "pinned_pages", 5);
-	ck_json_u64(p, "charged_pages", 5);	/* the overlapping page twice */
-	ck_json_u64(p, "fds[0].pins_unlisted", 0);
-	ck_json_u64(p, "fds[0].pin_list[1].pages", 1);
+	ck_json_u64(p, "pages", 5);
+	ck_json_u64(p, "charged", 5 * PG);	/* the overlapping page twice */
 	ck_assert_msg(ib < ip && ip < is, "order: big %d, parent %d, small %d", ib, ip, is);
+	ctl_free(o);
+
+	/* Without -b, sizes as lsblk shows them. */
+	o = CTL("--json", "ps");
+	ASSERT_EXIT(o, 0);
+	p = ps_proc(o->json, getpid(), &ip);
+	if (PG == 4096)
+		ck_json_str(p, "charged", "32K");
+	ck_assert_msg(!json_get(p, "vmpin"), "vmpin is not a default column");
+	ctl_free(o);
+
+	/* Exactly the columns asked for, no header, raw: one process a line. */
+	o = CTL("ps", "-o", "PID,PINS,PAGES", "-n", "-r");
+	ASSERT_EXIT(o, 0);
+	snprintf(want, sizeof(want), "%d 2 32\n%d 1 8\n%d 2 5\n", (int)cb.pid,
+		 (int)getpid(), (int)cs.pid);
+	ck_assert_msg(!strcmp(o->out, want), "ps -o PID,PINS,PAGES -n -r:\n%s\nwant:\n%s",
+		      o->out, want);
+	ctl_free(o);
+	o = CTL("ps", "-o", "+UID", "-r");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(!strncmp(o->out, "PID USER CONTAINERS PINS PAGES CHARGED COMMAND UID\n",
+			       strlen("PID USER CONTAINERS PINS PAGES CHARGED COMMAND UID\n")),
+		      "ps -o +UID -r:\n%s", o->out);
 	ctl_free(o);
 
 	o = CTL("ps");
 	ASSERT_EXIT(o, 0);
-	ck_assert_msg(strstr(o->out, "3 processes, 3 containers"), "ps:\n%s", o->out);
+	ck_assert_msg(strspn(o->out, " ") < 8 &&
+		      !strncmp(o->out + strspn(o->out, " "), "PID USER", 8) &&
+		      strstr(o->out, "CONTAINERS") && strstr(o->out, "COMMAND\n"),
+		      "ps:\n%s", o->out);
 	ctl_free(o);
-	o = CTL("--pins", "ps");
+
+	/* pins: one row a pin; each container's pins once a process. */
+	o = CTL("--json", "--bytes", "--output-all", "pins");
 	ASSERT_EXIT(o, 0);
-	ck_assert_msg(strstr(o->out, " pin "), "ps --pins:\n%s", o->out);
+	root = strict_json(o->out, " --json --bytes --output-all pins");
+	pins_check(root, getpid(), fd, h, mem, cb.pid, cs.pid);
+	json_decref(root);
+	ctl_free(o);
+	o = CTL("pins");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "HANDLE") && strstr(o->out, addr), "pins:\n%s", o->out);
+	ctl_free(o);
+	o = CTL("--pins", "ps");		/* the same, as before pins was a command */
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "HANDLE") && strstr(o->out, addr), "ps --pins:\n%s", o->out);
 	ctl_free(o);
 
 	child_go(&cs);
@@ -411,9 +504,11 @@ START_TEST(ctl_ps_who_pins_how_much)
 	xclose(fd);
 	o = CTL("--json", "ps");
 	ASSERT_EXIT(o, 0);
-	ck_json_u64(o->json, "totals.processes", 0);
-	ck_json_u64(o->json, "totals.containers", 0);
 	ck_assert_uint_eq(JV(o->json, "processes")->n, 0);
+	ctl_free(o);
+	o = CTL("ps", "-n");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(!*o->out, "ps -n, nothing pinned:\n%s", o->out);
 	ctl_free(o);
 }
 END_TEST
@@ -438,12 +533,79 @@ START_TEST(ctl_ps_any_node_path)
 	xpin(fd, mem, PG, 0);
 	o = CTL("--json", "ps");
 	ASSERT_EXIT(o, 0);
-	ck_json_u64(o->json, "totals.containers", 1);
+	ck_assert_uint_eq(JV(o->json, "processes")->n, 1);
 	p = ps_proc(o->json, getpid(), &i);
-	ck_json_u64(p, "fds[0].fd", fd);
-	ck_json_u64(p, "fds[0].pins", 1);
+	ck_json_u64(p, "containers", 1);
+	ck_json_u64(p, "pins", 1);
+	ctl_free(o);
+	o = CTL("--json", "-o", "PID,FD", "pins");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(o->json, "pins[0].pid", getpid());
+	ck_json_u64(o->json, "pins[0].fd", fd);
+	ck_assert_uint_eq(JV(o->json, "pins")->n, 1);
 	ctl_free(o);
 	xclose(fd);
+}
+END_TEST
+
+/* --list-columns, and the table options' usage errors. */
+START_TEST(ctl_list_columns)
+{
+	static const char *const ps_names[] = {
+		"PID", "USER", "UID", "CONTAINERS", "SHARED", "PINS", "PAGES",
+		"CHARGED", "VMPIN", "COMMAND",
+	};
+	static const char *const pin_names[] = {
+		"PID", "FD", "ID", "HANDLE", "ADDR", "LEN", "PAGES", "MODE",
+		"CHARGE-MODE", "CHARGE-UID", "ASPACE", "OWNER", "SHARED", "COMMAND",
+	};
+	const json_t *cols, *col;
+	struct ctl_out *o;
+	json_t *root;
+	size_t i;
+
+	o = CTL("-J", "--list-columns", "ps");
+	ASSERT_EXIT(o, 0);
+	root = strict_json(o->out, " -J --list-columns ps");
+	cols = json_object_get(root, "columns");
+	ck_assert(json_is_array(cols));
+	ck_assert_uint_eq(json_array_size(cols), sizeof(ps_names) / sizeof(ps_names[0]));
+	json_array_foreach(cols, i, col) {
+		ck_assert_str_eq(jstr(col, "name"), ps_names[i]);
+		ck_assert_msg(*jstr(col, "description"), "%s: no description", ps_names[i]);
+		ck_assert_msg(strstr("string number size boolean", jstr(col, "type")),
+			      "%s: type %s", ps_names[i], jstr(col, "type"));
+	}
+	json_decref(root);
+	ctl_free(o);
+
+	o = CTL("pins", "--list-columns", "-n");
+	ASSERT_EXIT(o, 0);
+	for (i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "\n%s ", pin_names[i]);
+		ck_assert_msg(!strncmp(o->out, want + 1, strlen(want) - 1) || strstr(o->out, want),
+			      "pins --list-columns: no %s:\n%s", pin_names[i], o->out);
+	}
+	ck_assert_msg(!strstr(o->out, "DESCRIPTION"), "-n prints headings:\n%s", o->out);
+	ctl_free(o);
+
+	o = CTL("ps", "-o", "PID,NOPE");
+	ASSERT_EXIT(o, 2);
+	ck_assert_str_eq(o->err, "mempinctl: unknown column: NOPE\n"
+			 "Try 'mempinctl --help' for more information.\n");
+	ctl_free(o);
+	o = CTL("status", "-r");
+	ASSERT_EXIT(o, 2);
+	ck_assert_msg(strstr(o->err, "--raw is an option of ps and pins"), "%s", o->err);
+	ctl_free(o);
+	o = CTL("ps", "-o", "PID", "--output-all");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	o = CTL("ps", "-r", "-J");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
 }
 END_TEST
 
@@ -753,8 +915,8 @@ START_TEST(ctl_not_loaded_then_load)
 
 	o = CTL("--json", "ps");
 	ASSERT_EXIT(o, 0);
-	ck_json_bool(o->json, "loaded", false);
-	ck_json_u64(o->json, "totals.containers", 0);
+	ck_assert_uint_eq(JV(o->json, "processes")->n, 0);
+	ck_assert_msg(strstr(o->err, "not loaded"), "ps: %s", o->err);
 	ctl_free(o);
 	o = CTL("--json", "cap");
 	ASSERT_EXIT(o, 3);
@@ -879,6 +1041,48 @@ static const json_t *jproc(const json_t *root, pid_t pid)
 	return NULL;
 }
 
+/* The first byte a terminal could act on, or NULL. */
+static const char *terminal_unsafe(const char *out)
+{
+	const unsigned char *p = (const unsigned char *)out;
+
+	while (*p) {
+		if (*p == '\n' || (*p >= 0x20 && *p < 0x7f)) {
+			p++;
+		} else if (*p >= 0xc2 && *p <= 0xdf && (p[1] & 0xc0) == 0x80) {
+			if (*p == 0xc2 && p[1] < 0xa0)
+				return (const char *)p;		/* C1 */
+			p += 2;
+		} else if (*p >= 0xe0 && *p <= 0xef && (p[1] & 0xc0) == 0x80 &&
+			   (p[2] & 0xc0) == 0x80 && !(*p == 0xe0 && p[1] < 0xa0) &&
+			   !(*p == 0xed && p[1] > 0x9f)) {
+			p += 3;
+		} else if (*p >= 0xf0 && *p <= 0xf4 && (p[1] & 0xc0) == 0x80 &&
+			   (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 &&
+			   !(*p == 0xf0 && p[1] < 0x90) && !(*p == 0xf4 && p[1] > 0x8f)) {
+			p += 4;
+		} else {
+			return (const char *)p;
+		}
+	}
+	return NULL;
+}
+
+/* A line of out starts with pid (after blanks), then a blank. */
+static bool line_of_pid(const char *out, pid_t pid)
+{
+	const char *l;
+
+	for (l = out; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		char *end;
+		long v = strtol(l, &end, 10);
+
+		if (v == pid && end != l && *end == ' ')
+			return true;
+	}
+	return false;
+}
+
 START_TEST(ctl_ps_hostile_names)
 {
 	/* ps reads 255 bytes of a command line: the last euro sign is cut. */
@@ -929,22 +1133,31 @@ START_TEST(ctl_ps_hostile_names)
 	json_decref(root);
 	ctl_free(o);
 
-	/* For people: one line each, nothing a terminal would act on. */
+	/*
+	 * For people: one line each, nothing a terminal would act on: only
+	 * well-formed UTF-8 (characters of the locale pass), no C0, DEL or C1
+	 * control characters but the newlines.  Raw output: printable ASCII.
+	 */
 	o = CTL("ps");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(!terminal_unsafe(o->out), "ps prints byte 0x%02x at %zu:\n%s",
+		      (unsigned char)*terminal_unsafe(o->out),
+		      (size_t)(terminal_unsafe(o->out) - o->out), o->out);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(line_of_pid(o->out, h[i].pid), "%s: pid %d not on a line of its own:\n%s",
+			      h[i].name, (int)h[i].pid, o->out);
+	ctl_free(o);
+	o = CTL("ps", "-r", "-n", "-o", "PID,COMMAND");
 	ASSERT_EXIT(o, 0);
 	for (i = 0; o->out[i]; i++) {
 		unsigned char c = (unsigned char)o->out[i];
 
 		ck_assert_msg(c == '\n' || (c >= 0x20 && c < 0x7f),
-			      "ps prints byte 0x%02x at %zu:\n%s", c, i, o->out);
+			      "ps -r prints byte 0x%02x at %zu:\n%s", c, i, o->out);
 	}
-	for (i = 0; i < n; i++) {
-		char pid[16];
-
-		snprintf(pid, sizeof(pid), "\n%7d ", (int)h[i].pid);
-		ck_assert_msg(strstr(o->out, pid), "%s: pid %d not on a line of its own:\n%s",
+	for (i = 0; i < n; i++)
+		ck_assert_msg(line_of_pid(o->out, h[i].pid), "%s: pid %d not on a line of its own:\n%s",
 			      h[i].name, (int)h[i].pid, o->out);
-	}
 	ctl_free(o);
 
 	for (i = 0; i < n; i++) {
@@ -965,6 +1178,7 @@ Suite *mempinctl_suite(void)
 	tcase_add_test(tc, ctl_ps_who_pins_how_much);
 	tcase_add_test(tc, ctl_ps_any_node_path);
 	tcase_add_test(tc, ctl_ps_hostile_names);
+	tcase_add_test(tc, ctl_list_columns);
 	tcase_add_test(tc, ctl_doctor_root_all_fine);
 	tcase_add_test(tc, ctl_doctor_node);
 	tcase_add_test(tc, ctl_doctor_wrong_group);

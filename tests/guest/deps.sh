@@ -9,6 +9,7 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config python3
 	check libsubunit-dev libkmod-dev	# Check suite, mempinctl
+	libsmartcols-dev			# mempinctl's tables
 	libjansson-dev				# t_mempinctl.c: strict JSON (static)
 	linux-headers-amd64 dwarves		# module build (pahole for BTF)
 	sparse linux-source-6.1 shellcheck	# make lint (checkpatch.pl)

@@ -4,18 +4,21 @@
  * mempinctl(8).
  *
  *   status          the module (libkmod), the device node, the counters
- *   ps              processes holding containers, from /proc/PID/fdinfo
+ *   ps, pins        processes holding containers, and their pins, from
+ *                   /proc/PID/fdinfo: tables through libsmartcols
  *   load, unload    through libkmod
  *   cap [SIZE]      the administrator cap (module parameter)
  *   doctor [SIZE]   why the current user could not open /dev/mempin or pin
  *
- * Human output by default, --json for programs.  Everything it reads is
+ * Human output by default, --json for programs (ps and pins: libsmartcols'
+ * JSON, --raw and the other options of lsblk's tables).  Everything it reads is
  * world-readable except other users' fdinfo (ps as root sees everyone).
  */
 #define _GNU_SOURCE
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,7 @@ static void __attribute__((noreturn)) usage(void)
 	       "Commands:\n"
 	       " status            module, device node, cap and system-wide counters\n"
 	       " ps                processes holding mempin containers, by charged bytes\n"
+	       " pins              every pin of every container, one a line\n"
 	       " doctor [<size>]   why the current user could not open %s\n"
 	       "                     or pin <size> (default: one page), and the fix\n"
 	       " load [<file>]     load the module (as modprobe; <file>: as insmod)\n"
@@ -44,12 +48,20 @@ static void __attribute__((noreturn)) usage(void)
 	       " reset-high-water  start the high-water mark of pinned pages again\n"
 	       "\n"
 	       "Options:\n"
-	       " -J, -j, --json    use JSON output format\n"
-	       " -p, --pins        ps: list every pin of every container\n"
-	       " -v, --verbose     print libkmod's messages\n"
+	       " -J, -j, --json          use JSON output format\n"
+	       " -v, --verbose           print libkmod's messages\n"
 	       "\n"
-	       " -h, --help        display this help\n"
-	       " -V, --version     display version\n"
+	       "Options of ps and pins:\n"
+	       " -b, --bytes             print sizes in bytes rather than in human units\n"
+	       " -n, --noheadings        don't print headings\n"
+	       " -o, --output <list>     output columns (+<list> adds to the defaults)\n"
+	       "     --output-all        output all columns\n"
+	       " -p, --pins              ps: the same as the pins command\n"
+	       " -r, --raw               use raw output format\n"
+	       "     --list-columns      list the available columns\n"
+	       "\n"
+	       " -h, --help              display this help\n"
+	       " -V, --version           display version\n"
 	       "\n"
 	       "<size>: bytes, with the suffixes K, M, G, T, P, E (KiB = K = 1024,\n"
 	       "KB = 1000, and so on), or pages with p (262144p); cap 0 or none: no cap.\n"
@@ -95,6 +107,15 @@ static int run_ps(const struct ctl *c, const char *arg)
 	return cmd_ps(c);
 }
 
+static int run_pins(const struct ctl *c, const char *arg)
+{
+	struct ctl p = *c;
+
+	(void)arg;
+	p.pins = true;
+	return cmd_ps(&p);
+}
+
 static int run_unload(const struct ctl *c, const char *arg)
 {
 	(void)arg;
@@ -110,6 +131,7 @@ static int run_reset_high_water(const struct ctl *c, const char *arg)
 static const struct command commands[] = {
 	{ "status", ARG_NONE, run_status },
 	{ "ps", ARG_NONE, run_ps },
+	{ "pins", ARG_NONE, run_pins },
 	{ "doctor", ARG_OPTIONAL, cmd_doctor },
 	{ "load", ARG_OPTIONAL, cmd_load },
 	{ "unload", ARG_NONE, run_unload },
@@ -129,9 +151,16 @@ static const struct command *command_find(const char *name)
 
 int main(int argc, char **argv)
 {
+	enum { OPT_OUTPUT_ALL = CHAR_MAX + 1, OPT_LIST_COLUMNS };
 	static const struct option longopts[] = {
+		{ "bytes", no_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "output-all", no_argument, NULL, OPT_OUTPUT_ALL },
 		{ "pins", no_argument, NULL, 'p' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -139,19 +168,45 @@ int main(int argc, char **argv)
 	};
 	const struct command *cmd;
 	struct ctl c = { 0 };
-	const char *arg;
+	const char *arg, *table_opt = NULL;
 	long page;
 	int opt, ret;
 
 	/* Options may come before or after the command (getopt permutes). */
-	while ((opt = getopt_long(argc, argv, "JjpvhV", longopts, NULL)) != -1) {
+	setlocale(LC_CTYPE, "");	/* libsmartcols: which bytes are characters */
+	while ((opt = getopt_long(argc, argv, "bJjno:prvhV", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'b':
+			c.bytes = true;
+			table_opt = "--bytes";
+			break;
 		case 'J':
 		case 'j':
 			c.json = true;
 			break;
+		case OPT_LIST_COLUMNS:
+			c.list_columns = true;
+			table_opt = "--list-columns";
+			break;
+		case 'n':
+			c.noheadings = true;
+			table_opt = "--noheadings";
+			break;
+		case 'o':
+			c.output = optarg;
+			table_opt = "--output";
+			break;
+		case OPT_OUTPUT_ALL:
+			c.output_all = true;
+			table_opt = "--output-all";
+			break;
 		case 'p':
 			c.pins = true;
+			table_opt = "--pins";
+			break;
+		case 'r':
+			c.raw = true;
+			table_opt = "--raw";
 			break;
 		case 'v':
 			c.verbose = true;
@@ -175,8 +230,12 @@ int main(int argc, char **argv)
 		usage_error("%s takes no argument", cmd->name);
 	if (optind + 2 < argc)
 		usage_error("%s: too many arguments", cmd->name);
-	if (c.pins && strcmp(cmd->name, "ps"))
-		usage_error("--pins is an option of ps");
+	if (table_opt && cmd->fn != run_ps && cmd->fn != run_pins)
+		usage_error("%s is an option of ps and pins", table_opt);
+	if (c.output && c.output_all)
+		usage_error("--output and --output-all are mutually exclusive");
+	if (c.raw && c.json)
+		usage_error("--raw and --json are mutually exclusive");
 
 	c.device = getenv("MEMPIN_DEVICE");
 	if (!c.device || !*c.device)

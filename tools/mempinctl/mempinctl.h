@@ -5,7 +5,8 @@
  *   main.c      command table, options, usage, libkmod set-up
  *   state.c     what the commands read: module (libkmod), device, counters
  *   status.c    status
- *   ps.c        ps (/proc/PID/fd and fdinfo)
+ *   ps.c        ps and pins (/proc/PID/fd and fdinfo)
+ *   table.c     their tables, through libsmartcols (table.h)
  *   module.c    load, unload, cap, reset-high-water
  *   doctor.c    doctor
  *   json.c      the JSON writer (json.h)
@@ -55,7 +56,14 @@ struct ctl {
 	uint64_t page_size;
 	bool json;
 	bool verbose;		/* libkmod's own messages */
-	bool pins;		/* ps: list every pin */
+	bool pins;		/* ps: list every pin (the pins command) */
+	/* The tables of ps and pins (table.c). */
+	const char *output;	/* -o: "COL,COL", "+COL" adds to the defaults */
+	bool output_all;
+	bool noheadings;
+	bool raw;
+	bool bytes;
+	bool list_columns;
 };
 
 /* The module: loaded (sysfs, through libkmod) and installed (lookup). */

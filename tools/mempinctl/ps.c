@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mempinctl ps: the processes holding mempin containers, from
- * /proc/PID/fd and /proc/PID/fdinfo, summed per process and container.
+ * mempinctl ps and pins: the processes holding mempin containers, and
+ * their pins, from /proc/PID/fd and /proc/PID/fdinfo; tables through
+ * libsmartcols (table.c).
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
@@ -15,8 +15,10 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <libsmartcols.h>
 
 #include "mempinctl.h"
+#include "table.h"
 
 struct pin {
 	uint64_t handle, addr, len, pages;
@@ -30,6 +32,9 @@ struct cfd {
 	uint64_t id;			/* mempin-id: the container */
 	long owner;			/* mempin-owner-pid, 0 once gone */
 	uint64_t pins, pages, charged, charged_bytes, unlisted;
+	char charge_mode[16];		/* mempin-charge-mode: user, process */
+	long charged_uid;		/* mempin-charged-uid, -1 if not shown */
+	char aspace[16];		/* mempin-address-space: live, gone */
 	struct pin *pin;
 	size_t npin;
 	size_t container;		/* index of the first cfd of its container */
@@ -87,6 +92,12 @@ static bool fdinfo_read(struct cfd *f)
 			f->charged = strtoull(v, NULL, 10);
 		} else if (!strcmp(line, "mempin-charged-bytes")) {
 			f->charged_bytes = strtoull(v, NULL, 10);
+		} else if (!strcmp(line, "mempin-charge-mode")) {
+			sscanf(v, "%15s", f->charge_mode);
+		} else if (!strcmp(line, "mempin-charged-uid")) {
+			f->charged_uid = strtol(v, NULL, 10);
+		} else if (!strcmp(line, "mempin-address-space")) {
+			sscanf(v, "%15s", f->aspace);
 		} else if (!strcmp(line, "mempin-pins-unlisted")) {
 			f->unlisted = strtoull(v, NULL, 10);
 		} else if (sscanf(line, "mempin-pin-%" SCNu64, &h) == 1 &&
@@ -167,7 +178,7 @@ static void ps_scan_pid(struct psdata *ps, pid_t pid, dev_t dev)
 		return;
 	}
 	while ((e = readdir(dir))) {
-		struct cfd f = { .pid = pid, .owner = -1 };
+		struct cfd f = { .pid = pid, .owner = -1, .charged_uid = -1 };
 		char target[16];
 		struct stat st;
 		ssize_t n;
@@ -286,150 +297,209 @@ static void ps_free(struct psdata *ps)
 	free(ps->proc);
 }
 
-static void ps_json(const struct ctl *c, const struct psdata *ps, bool loaded,
-		    const uint64_t tot[5])
-{
-	struct json j = { stdout, 0, true };
-	char buf[64];
-	size_t i, k, l;
+/* ps: one row a process. */
+enum { PS_PID, PS_USER, PS_UID, PS_CONTAINERS, PS_SHARED, PS_PINS, PS_PAGES,
+	PS_CHARGED, PS_VMPIN, PS_COMMAND };
 
-	json_open(&j, NULL, '{');
-	json_bool(&j, "loaded", loaded);
-	json_bool(&j, "complete", !ps->unreadable);
-	json_u64(&j, "unreadable_processes", ps->unreadable);
-	json_open(&j, "totals", '{');
-	json_u64(&j, "processes", ps->nproc);
-	json_u64(&j, "containers", tot[0]);
-	json_u64(&j, "pins", tot[1]);
-	json_u64(&j, "pinned_pages", tot[2]);
-	json_u64(&j, "charged_pages", tot[3]);
-	json_u64(&j, "charged_bytes", tot[4]);
-	json_close(&j, '}');
-	json_open(&j, "processes", '[');
+static const struct colinfo ps_cols[] = {
+	[PS_PID] = { "PID", 5, SCOLS_FL_RIGHT, CT_NUMBER, "process ID" },
+	[PS_USER] = { "USER", 0, 0, CT_STRING, "owner of the process" },
+	[PS_UID] = { "UID", 0, SCOLS_FL_RIGHT, CT_NUMBER, "user ID of the process" },
+	[PS_CONTAINERS] = { "CONTAINERS", 0, SCOLS_FL_RIGHT, CT_NUMBER,
+			    "containers it holds open (each once, whatever its fds)" },
+	[PS_SHARED] = { "SHARED", 0, SCOLS_FL_RIGHT, CT_NUMBER,
+			"of them, held by another process too" },
+	[PS_PINS] = { "PINS", 0, SCOLS_FL_RIGHT, CT_NUMBER, "pins in its containers" },
+	[PS_PAGES] = { "PAGES", 0, SCOLS_FL_RIGHT, CT_NUMBER, "pages pinned by them" },
+	[PS_CHARGED] = { "CHARGED", 0, SCOLS_FL_RIGHT, CT_SIZE,
+			 "memory charged to RLIMIT_MEMLOCK for them" },
+	[PS_VMPIN] = { "VMPIN", 0, SCOLS_FL_RIGHT, CT_SIZE,
+		       "VmPin of /proc/PID/status (the kernel's pinned_vm)" },
+	[PS_COMMAND] = { "COMMAND", 0, SCOLS_FL_TRUNC, CT_STRING, "command line" },
+};
+
+static const struct tabledef ps_table = {
+	"processes", ps_cols, sizeof(ps_cols) / sizeof(ps_cols[0]),
+	"PID,USER,CONTAINERS,PINS,PAGES,CHARGED,COMMAND",
+};
+
+/* pins: one row a pin. */
+enum { PN_PID, PN_USER, PN_COMMAND, PN_FD, PN_ID, PN_OWNER, PN_SHARED,
+	PN_HANDLE, PN_ADDR, PN_LEN, PN_PAGES, PN_MODE, PN_CHARGE_MODE,
+	PN_CHARGE_UID, PN_ASPACE };
+
+static const struct colinfo pin_cols[] = {
+	[PN_PID] = { "PID", 5, SCOLS_FL_RIGHT, CT_NUMBER, "process holding the container" },
+	[PN_USER] = { "USER", 0, 0, CT_STRING, "owner of the process" },
+	[PN_COMMAND] = { "COMMAND", 0, SCOLS_FL_TRUNC, CT_STRING,
+			 "command line of the process" },
+	[PN_FD] = { "FD", 0, SCOLS_FL_RIGHT, CT_NUMBER, "its file descriptor of the container" },
+	[PN_ID] = { "ID", 0, SCOLS_FL_RIGHT, CT_NUMBER,
+		    "container ID (the same through dup, fork, SCM_RIGHTS)" },
+	[PN_OWNER] = { "OWNER", 0, SCOLS_FL_RIGHT, CT_NUMBER,
+		       "PID that opened the container, 0 once it is gone" },
+	[PN_SHARED] = { "SHARED", 0, 0, CT_BOOL, "another process holds the container too" },
+	[PN_HANDLE] = { "HANDLE", 0, SCOLS_FL_RIGHT, CT_NUMBER, "pin handle" },
+	[PN_ADDR] = { "ADDR", 0, SCOLS_FL_RIGHT, CT_STRING, "start address of the pinned range" },
+	[PN_LEN] = { "LEN", 0, SCOLS_FL_RIGHT, CT_SIZE, "length of the pinned range" },
+	[PN_PAGES] = { "PAGES", 0, SCOLS_FL_RIGHT, CT_NUMBER, "pages pinned (and charged)" },
+	[PN_MODE] = { "MODE", 0, 0, CT_STRING, "rw (writable) or ro" },
+	[PN_CHARGE_MODE] = { "CHARGE-MODE", 0, 0, CT_STRING,
+			     "whose budget the container charges: user or process" },
+	[PN_CHARGE_UID] = { "CHARGE-UID", 0, SCOLS_FL_RIGHT, CT_NUMBER,
+			    "user ID charged for the container's pins" },
+	[PN_ASPACE] = { "ASPACE", 0, 0, CT_STRING,
+			"the container's address space: live or gone" },
+};
+
+static const struct tabledef pin_table = {
+	"pins", pin_cols, sizeof(pin_cols) / sizeof(pin_cols[0]),
+	"PID,FD,ID,HANDLE,ADDR,LEN,PAGES,MODE",
+};
+
+static void ps_rows(struct table *t, const struct psdata *ps)
+{
+	char buf[64];
+	size_t i, k;
+
 	for (i = 0; i < ps->nproc; i++) {
 		const struct proc *p = &ps->proc[i];
+		struct libscols_line *ln = table_line(t);
 
-		json_open(&j, NULL, '{');
-		json_i64(&j, "pid", p->pid);
-		json_i64(&j, "uid", p->uid == (uid_t)-1 ? -1 : (int64_t)p->uid);
-		json_str(&j, "user", user_name(p->uid, buf, sizeof(buf)));
-		json_str(&j, "command", p->cmd);
-		json_u64(&j, "containers", p->containers);
-		json_u64(&j, "shared_containers", p->shared);
-		json_u64(&j, "pins", p->pins);
-		json_u64(&j, "pinned_pages", p->pages);
-		json_u64(&j, "charged_pages", p->charged);
-		json_u64(&j, "charged_bytes", p->charged_bytes);
-		json_i64(&j, "vmpin_kb", p->vmpin_kb);
-		json_open(&j, "fds", '[');
-		for (k = p->first; k < p->first + p->n; k++) {
-			const struct cfd *f = &ps->fd[k];
-
-			json_open(&j, NULL, '{');
-			json_i64(&j, "fd", f->fd);
-			json_i64(&j, "owner_pid", f->owner);
-			json_bool(&j, "shared", f->shared);
-			json_bool(&j, "duplicate", f->dup);
-			json_u64(&j, "pins", f->pins);
-			json_u64(&j, "pinned_pages", f->pages);
-			json_u64(&j, "charged_pages", f->charged);
-			json_u64(&j, "charged_bytes", f->charged_bytes);
-			json_u64(&j, "pins_unlisted", f->unlisted);
-			json_open(&j, "pin_list", '[');
-			for (l = 0; l < f->npin; l++) {
-				const struct pin *pn = &f->pin[l];
-
-				json_open(&j, NULL, '{');
-				json_u64(&j, "handle", pn->handle);
-				snprintf(buf, sizeof(buf), "0x%" PRIx64, pn->addr);
-				json_str(&j, "addr", buf);
-				json_u64(&j, "len", pn->len);
-				json_u64(&j, "pages", pn->pages);
-				json_str(&j, "mode", pn->writable ? "rw" : "ro");
-				json_close(&j, '}');
+		for (k = 0; k < t->n; k++) {
+			switch (t->col[k]) {
+			case PS_PID:
+				table_i64(t, ln, k, p->pid);
+				break;
+			case PS_USER:
+				table_str(t, ln, k, user_name(p->uid, buf, sizeof(buf)));
+				break;
+			case PS_UID:
+				table_i64(t, ln, k, p->uid == (uid_t)-1 ? -1 : (int64_t)p->uid);
+				break;
+			case PS_CONTAINERS:
+				table_u64(t, ln, k, p->containers);
+				break;
+			case PS_SHARED:
+				table_u64(t, ln, k, p->shared);
+				break;
+			case PS_PINS:
+				table_u64(t, ln, k, p->pins);
+				break;
+			case PS_PAGES:
+				table_u64(t, ln, k, p->pages);
+				break;
+			case PS_CHARGED:
+				table_size(t, ln, k, p->charged_bytes);
+				break;
+			case PS_VMPIN:
+				table_size(t, ln, k, p->vmpin_kb < 0 ? 0 :
+					   (uint64_t)p->vmpin_kb * 1024);
+				break;
+			case PS_COMMAND:
+				table_str(t, ln, k, p->cmd);
+				break;
 			}
-			json_close(&j, ']');
-			json_close(&j, '}');
 		}
-		json_close(&j, ']');
-		json_close(&j, '}');
 	}
-	json_close(&j, ']');
-	json_close(&j, '}');
-	(void)c;
 }
 
-static void ps_human(const struct ctl *c, const struct psdata *ps, bool loaded,
-		     const uint64_t tot[5])
+static void pin_row(struct table *t, const struct proc *p, const struct cfd *f,
+		    const struct pin *pn)
 {
-	char b[32], u[64];
-	size_t i, k, l;
-	bool any_shared = false;
+	struct libscols_line *ln = table_line(t);
+	char buf[64];
+	size_t k;
 
-	if (!loaded) {
-		printf("mempin is not loaded: no containers\n");
-		return;
+	for (k = 0; k < t->n; k++) {
+		switch (t->col[k]) {
+		case PN_PID:
+			table_i64(t, ln, k, p->pid);
+			break;
+		case PN_USER:
+			table_str(t, ln, k, user_name(p->uid, buf, sizeof(buf)));
+			break;
+		case PN_COMMAND:
+			table_str(t, ln, k, p->cmd);
+			break;
+		case PN_FD:
+			table_i64(t, ln, k, f->fd);
+			break;
+		case PN_ID:
+			table_u64(t, ln, k, f->id);
+			break;
+		case PN_OWNER:
+			table_i64(t, ln, k, f->owner);
+			break;
+		case PN_SHARED:
+			table_bool(t, ln, k, f->shared);
+			break;
+		case PN_HANDLE:
+			table_u64(t, ln, k, pn->handle);
+			break;
+		case PN_ADDR:
+			snprintf(buf, sizeof(buf), "0x%" PRIx64, pn->addr);
+			table_str(t, ln, k, buf);
+			break;
+		case PN_LEN:
+			table_size(t, ln, k, pn->len);
+			break;
+		case PN_PAGES:
+			table_u64(t, ln, k, pn->pages);
+			break;
+		case PN_MODE:
+			table_str(t, ln, k, pn->writable ? "rw" : "ro");
+			break;
+		case PN_CHARGE_MODE:
+			table_str(t, ln, k, f->charge_mode);
+			break;
+		case PN_CHARGE_UID:
+			table_i64(t, ln, k, f->charged_uid);
+			break;
+		case PN_ASPACE:
+			table_str(t, ln, k, f->aspace);
+			break;
+		}
 	}
-	if (ps->nproc)
-		printf("%7s %-10s %10s %6s %9s %10s  %s\n", "PID", "USER",
-		       "CONTAINERS", "PINS", "PAGES", "CHARGED", "COMMAND");
+}
+
+/* Every pin of every container, once a process (not again for its dup()s). */
+static void pin_rows(struct table *t, const struct psdata *ps)
+{
+	size_t i, k, l;
+
 	for (i = 0; i < ps->nproc; i++) {
 		const struct proc *p = &ps->proc[i];
-		char cmd[sizeof(p->cmd)];
 
-		any_shared |= p->shared;
-		for (l = 0; p->cmd[l] && l < sizeof(cmd) - 1; l++)
-			cmd[l] = isprint((unsigned char)p->cmd[l]) ? p->cmd[l] : '?';
-		cmd[l] = 0;
-		printf("%7d %-10s %9" PRIu64 "%c %6" PRIu64 " %9" PRIu64 " %10s  %.60s\n",
-		       (int)p->pid, user_name(p->uid, u, sizeof(u)), p->containers,
-		       p->shared ? '*' : ' ', p->pins,
-		       p->pages, fmt_bytes(p->charged_bytes, b, sizeof(b)), cmd);
-		if (!c->pins)
-			continue;
 		for (k = p->first; k < p->first + p->n; k++) {
 			const struct cfd *f = &ps->fd[k];
 
-			printf("        fd %d: owner %ld, %" PRIu64 " pin%s, %" PRIu64
-			       " page%s, %" PRIu64 " charged%s%s\n", f->fd, f->owner,
-			       f->pins, plural(f->pins), f->pages, plural(f->pages),
-			       f->charged,
-			       f->shared ? ", shared" : "",
-			       f->dup ? ", same container as an fd above" : "");
 			if (f->dup)
 				continue;
 			for (l = 0; l < f->npin; l++)
-				printf("          pin %-6" PRIu64 " 0x%" PRIx64 " +%" PRIu64
-				       " (%" PRIu64 " page%s, %s)\n", f->pin[l].handle,
-				       f->pin[l].addr, f->pin[l].len, f->pin[l].pages,
-				       plural(f->pin[l].pages),
-				       f->pin[l].writable ? "rw" : "ro");
+				pin_row(t, p, f, &f->pin[l]);
 			if (f->unlisted)
-				printf("          ... %" PRIu64 " more pins not listed\n",
-				       f->unlisted);
+				warnx("PID %d, fd %d: %" PRIu64 " pin%s not listed (fdinfo lists "
+				      "%s)", (int)p->pid, f->fd, f->unlisted, plural(f->unlisted),
+				      f->npin ? "256 at most" : "none while a pin is in progress");
 		}
 	}
-	printf("%zu process%s, %" PRIu64 " container%s, %" PRIu64 " pin%s, %" PRIu64
-	       " page%s pinned, %s charged\n", ps->nproc, ps->nproc == 1 ? "" : "es",
-	       tot[0], plural(tot[0]), tot[1], plural(tot[1]), tot[2], plural(tot[2]),
-	       fmt_bytes(tot[4], b, sizeof(b)));
-	if (any_shared)
-		printf("* shares a container with another process (counted once in the totals)\n");
-	if (ps->unreadable)
-		printf("%u processes of other users not inspected: run as root to see all\n",
-		       ps->unreadable);
 }
 
 int cmd_ps(const struct ctl *c)
 {
+	const struct tabledef *def = c->pins ? &pin_table : &ps_table;
 	struct psdata ps = { 0 };
 	struct devinfo d;
+	struct table t;
 	struct dirent *e;
-	uint64_t tot[5] = { 0 };
 	pid_t self = getpid();
-	size_t i;
 	DIR *dir;
+	int ret;
 
+	if (c->list_columns)
+		return table_list_columns(c, def);
+	table_init(&t, c, def);	/* usage errors before any work */
 	dev_read(c, &d);
 	if (d.registered) {
 		dir = opendir("/proc");
@@ -446,22 +516,17 @@ int cmd_ps(const struct ctl *c)
 		}
 		closedir(dir);
 		ps_sum(&ps);
+	} else {
+		warnx("mempin is not loaded: no containers");
 	}
-	for (i = 0; i < ps.nfd; i++) {
-		const struct cfd *f = &ps.fd[i];
-
-		if (f->container != i)
-			continue;
-		tot[0]++;
-		tot[1] += f->pins;
-		tot[2] += f->pages;
-		tot[3] += f->charged;
-		tot[4] += f->charged_bytes;
-	}
-	if (c->json)
-		ps_json(c, &ps, d.registered, tot);
+	if (c->pins)
+		pin_rows(&t, &ps);
 	else
-		ps_human(c, &ps, d.registered, tot);
+		ps_rows(&t, &ps);
+	ret = table_print(&t);
+	if (ps.unreadable)
+		warnx("%u process%s of other users not inspected: run as root to see all",
+		      ps.unreadable, ps.unreadable == 1 ? "" : "es");
 	ps_free(&ps);
-	return EXIT_OK;
+	return ret;
 }
