@@ -591,6 +591,18 @@ START_TEST(ctl_list_columns)
 	ck_assert_msg(!strstr(o->out, "DESCRIPTION"), "-n prints headings:\n%s", o->out);
 	ctl_free(o);
 
+	/* --help names each table option on a line of its own. */
+	o = CTL("--help");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "\n -o, --output <list> ") &&
+		      strstr(o->out, "\n     --output-all ") &&
+		      strstr(o->out, "\n -n, --noheadings ") &&
+		      strstr(o->out, "\n -r, --raw ") &&
+		      strstr(o->out, "\n -b, --bytes ") &&
+		      strstr(o->out, "\n     --list-columns ") &&
+		      strstr(o->out, "\n pins "), "--help:\n%s", o->out);
+	ctl_free(o);
+
 	o = CTL("ps", "-o", "PID,NOPE");
 	ASSERT_EXIT(o, 2);
 	ck_assert_str_eq(o->err, "mempinctl: unknown column: NOPE\n"
