@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,7 +27,6 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
-#include "json.h"
 #include "checked.h"
 #include "suites.h"
 
