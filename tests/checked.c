@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -303,4 +305,56 @@ int recv_fd(int sock)
 		return -1;
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	return fd;
+}
+
+/* ---- teardown of the suites that reload the module ---- */
+
+int mempin_dev_fix(void)
+{
+	if (chown(MEMPIN_DEV, 0, 1000) || chmod(MEMPIN_DEV, 0660))
+		return -errno;
+	return 0;
+}
+
+void suite_restore(void)
+{
+	const char *path = getenv("MEMPIN_MODULE");
+
+	trace_off();
+	if (!path)
+		return;		/* not in the test guest */
+	if (!kv_module_loaded()) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			syscall(SYS_finit_module, fd, "", 0);
+			close(fd);
+		}
+	}
+	kv_param_set("max_pinned_pages", 0);
+	mempin_dev_fix();
+}
+
+/* ---- sysfs counters ---- */
+
+const char *const counter_names[C_NR] = {
+	"containers", "pins", "pinned_pages", "pinned_pages_max", "charged_pages",
+	"refused_rlimit", "refused_cap", "refused_mapping", "refused_limit",
+	"refused_gup",
+};
+
+uint64_t stats_counter(int i)
+{
+	char path[128], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), STATS_DIR "%s", counter_names[i]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
 }

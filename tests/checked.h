@@ -103,4 +103,18 @@ void xunmap(void *p, size_t len);
 int send_fd(int sock, int fd);
 int recv_fd(int sock);
 
+/* The counters of /sys/class/misc/mempin/stats/, by index. */
+#define STATS_DIR "/sys/class/misc/mempin/stats/"
+enum { C_CONTAINERS, C_PINS, C_PAGES, C_PAGES_MAX, C_CHARGED, C_RLIMIT, C_CAP,
+	C_MAPPING, C_LIMIT, C_GUP, C_NR };
+extern const char *const counter_names[C_NR];
+/* The counter's value, asserting it could be read. */
+uint64_t stats_counter(int i);
+
+/* /dev/mempin root:1000 0660, as the test guest makes it: 0 or -errno. */
+int mempin_dev_fix(void);
+/* Unchecked teardown: the module loaded, the device as above, no cap, no
+ * events: as the suites after one that reloads the module expect. */
+void suite_restore(void);
+
 #endif

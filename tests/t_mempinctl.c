@@ -38,31 +38,7 @@
 #include "checked.h"
 #include "suites.h"
 
-#define STATS_DIR "/sys/class/misc/mempin/stats/"
 
-static const char *const counter_names[] = {
-	"containers", "pins", "pinned_pages", "pinned_pages_max", "charged_pages",
-	"refused_rlimit", "refused_cap", "refused_mapping", "refused_limit",
-	"refused_gup",
-};
-enum { C_CONTAINERS, C_PINS, C_PAGES, C_PAGES_MAX, C_CHARGED, C_RLIMIT, C_CAP,
-	C_MAPPING, C_LIMIT, C_GUP, C_NR };
-
-static uint64_t counter(int i)
-{
-	char path[128], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), STATS_DIR "%s", counter_names[i]);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_gt(n, 0);
-	buf[n] = 0;
-	return strtoull(buf, NULL, 10);
-}
 
 /* ----------------------------------------------------------- mempinctl */
 
@@ -180,33 +156,6 @@ static void sysfs_text(const char *path, char *buf, size_t len)
 	buf[n] = 0;
 }
 
-static int fix_dev(void)
-{
-	if (chown(MEMPIN_DEV, 0, 1000) || chmod(MEMPIN_DEV, 0660))
-		return -errno;
-	return 0;
-}
-
-/* Unchecked teardown: the module loaded, /dev/mempin root:1000 0660, no cap,
- * no events: as the suites after this one expect. */
-static void restore(void)
-{
-	const char *path = getenv("MEMPIN_MODULE");
-
-	trace_off();
-	if (!path)
-		return;		/* not in the test guest */
-	if (!kv_module_loaded()) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			syscall(SYS_finit_module, fd, "", 0);
-			close(fd);
-		}
-	}
-	kv_param_set("max_pinned_pages", 0);
-	fix_dev();
-}
 
 START_TEST(ctl_status_loaded)
 {
@@ -258,7 +207,7 @@ START_TEST(ctl_status_loaded)
 		char path[64];
 
 		snprintf(path, sizeof(path), "stats.%s", counter_names[i]);
-		ck_json_u64(o->json, path, counter(i));
+		ck_json_u64(o->json, path, stats_counter(i));
 	}
 	ck_json_u64(o->json, "stats.containers", 1);
 	ck_json_u64(o->json, "stats.pins", 2);
@@ -382,9 +331,9 @@ static void pins_check(const json_t *root, pid_t self, int fd, uint64_t h, void 
 	ck_assert_uint_eq(nself, 1);
 	ck_assert_uint_eq(nbig, 2);
 	ck_assert_uint_eq(nsmall, 2);
-	ck_assert_uint_eq(containers, counter(C_CONTAINERS));
-	ck_assert_uint_eq(pins, counter(C_PINS));
-	ck_assert_uint_eq(pages, counter(C_PAGES));
+	ck_assert_uint_eq(containers, stats_counter(C_CONTAINERS));
+	ck_assert_uint_eq(pins, stats_counter(C_PINS));
+	ck_assert_uint_eq(pages, stats_counter(C_PAGES));
 	ck_assert_uint_eq(pages, 8 + 24 + 5);
 }
 
@@ -816,28 +765,28 @@ START_TEST(ctl_reset_high_water)
 {
 	char *mem = xmap(32 * PG);
 	int fd = xmp_open();
-	uint64_t base = counter(C_PAGES), h;
+	uint64_t base = stats_counter(C_PAGES), h;
 	struct ctl_out *o;
 	char want[128];
 
 	h = xpin(fd, mem, 32 * PG, 0);
 	xpin(fd, mem, 8 * PG, 0);
 	xunpin(fd, h);
-	ck_assert_uint_eq(counter(C_PAGES), base + 8);
-	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 40);
+	ck_assert_uint_eq(stats_counter(C_PAGES), base + 8);
+	ck_assert_uint_ge(stats_counter(C_PAGES_MAX), base + 40);
 
 	o = CTL_AS(1001, 1001, -1, "reset-high-water");
 	ASSERT_EXIT(o, 1);
 	ck_assert_msg(strstr(o->err, "it needs root"), "stderr: %s", o->err);
 	ctl_free(o);
-	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 40);
+	ck_assert_uint_ge(stats_counter(C_PAGES_MAX), base + 40);
 
 	o = CTL("--json", "reset-high-water");
 	ASSERT_EXIT(o, 0);
 	ck_json_bool(o->json, "loaded", true);
 	ck_json_u64(o->json, "pinned_pages_max", base + 8);
 	ctl_free(o);
-	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 8);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), base + 8);
 
 	xclose(fd);
 	o = CTL("reset-high-water");
@@ -846,7 +795,7 @@ START_TEST(ctl_reset_high_water)
 		 (unsigned long long)base);
 	ck_assert_msg(strstr(o->out, want), "stdout: %s", o->out);
 	ctl_free(o);
-	ck_assert_uint_eq(counter(C_PAGES_MAX), base);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), base);
 
 	o = CTL("reset-high-water", "now");
 	ASSERT_EXIT(o, 2);
@@ -950,7 +899,7 @@ START_TEST(ctl_not_loaded_then_load)
 	ASSERT_EXIT(o, 0);
 	ctl_free(o);
 	ck_assert(kv_module_loaded());
-	ck_assert_int_eq(fix_dev(), 0);
+	ck_assert_int_eq(mempin_dev_fix(), 0);
 	ck_assert_int_eq(stat(MEMPIN_DEV, &st), 0);
 	ck_assert_uint_eq(st.st_gid, 1000);
 	o = CTL("load", ko);		/* already: fine */
@@ -1178,7 +1127,7 @@ Suite *mempinctl_suite(void)
 	TCase *tc;
 
 	tc = TCASE("mempinctl");
-	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_unchecked_fixture(tc, NULL, suite_restore);
 	tcase_add_test(tc, ctl_status_loaded);
 	tcase_add_test(tc, ctl_ps_who_pins_how_much);
 	tcase_add_test(tc, ctl_ps_any_node_path);

@@ -30,7 +30,6 @@
 #include "checked.h"
 #include "suites.h"
 
-#define STATS_DIR "/sys/class/misc/mempin/stats/"
 #define FDINFO_MAX_LISTED 256
 
 /* ------------------------------------------------------------ fdinfo */
@@ -509,34 +508,11 @@ END_TEST
 
 /* ------------------------------------------------------------- sysfs */
 
-static const char *const counter_names[] = {
-	"containers", "pins", "pinned_pages", "pinned_pages_max", "charged_pages",
-	"refused_rlimit", "refused_cap", "refused_mapping", "refused_limit",
-	"refused_gup",
-};
-enum { C_CONTAINERS, C_PINS, C_PAGES, C_PAGES_MAX, C_CHARGED, C_RLIMIT, C_CAP,
-	C_MAPPING, C_LIMIT, C_GUP, C_NR };
-
-static uint64_t counter(int i)
-{
-	char path[128], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), STATS_DIR "%s", counter_names[i]);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_gt(n, 0);
-	buf[n] = 0;
-	return strtoull(buf, NULL, 10);
-}
 
 static void counters(uint64_t *v)
 {
 	for (int i = 0; i < C_NR; i++)
-		v[i] = counter(i);
+		v[i] = stats_counter(i);
 }
 
 /* Every counter is read-only but pinned_pages_max, which root may reset. */
@@ -576,33 +552,33 @@ START_TEST(sysfs_pages_max_resets_to_what_is_pinned)
 {
 	char *mem = xmap(64 * PG);
 	int fd = xmp_open();
-	uint64_t base = counter(C_PAGES), h;
+	uint64_t base = stats_counter(C_PAGES), h;
 	struct child c;
 
 	h = xpin(fd, mem, 64 * PG, 0);
 	xpin(fd, mem, 16 * PG, 0);
-	ck_assert_uint_eq(counter(C_PAGES), base + 80);
-	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 80);
+	ck_assert_uint_eq(stats_counter(C_PAGES), base + 80);
+	ck_assert_uint_ge(stats_counter(C_PAGES_MAX), base + 80);
 	xunpin(fd, h);
-	ck_assert_uint_eq(counter(C_PAGES), base + 16);
-	ck_assert_uint_ge(counter(C_PAGES_MAX), base + 80);
+	ck_assert_uint_eq(stats_counter(C_PAGES), base + 16);
+	ck_assert_uint_ge(stats_counter(C_PAGES_MAX), base + 80);
 
 	ck_assert_int_eq(kv_write_file(STATS_DIR "pinned_pages_max", "0\n"), 0);
-	ck_assert_uint_eq(counter(C_PAGES_MAX), counter(C_PAGES));
-	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 16);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), stats_counter(C_PAGES));
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), base + 16);
 	xpin(fd, mem + 32 * PG, 8 * PG, 0);
-	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), base + 24);
 	xclose(fd);
-	ck_assert_uint_eq(counter(C_PAGES), base);
-	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+	ck_assert_uint_eq(stats_counter(C_PAGES), base);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), base + 24);
 
 	/* Only 0, only root. */
 	ck_assert_int_eq(kv_write_file(STATS_DIR "pinned_pages_max", "5"), -EINVAL);
 	ck_assert_int_eq(kv_write_file(STATS_DIR "pinned_pages_max", "max"), -EINVAL);
-	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), base + 24);
 	child_start(&c, child_resets_pages_max, NULL);
 	CHILD_OK(&c);
-	ck_assert_uint_eq(counter(C_PAGES_MAX), base + 24);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), base + 24);
 	xunmap(mem, 64 * PG);
 }
 END_TEST
@@ -922,33 +898,6 @@ END_TEST
 
 /* ----------------------------------------------------------- teardown */
 
-static int fix_dev(void)
-{
-	if (chown(MEMPIN_DEV, 0, 1000) || chmod(MEMPIN_DEV, 0660))
-		return -errno;
-	return 0;
-}
-
-/* Unchecked teardown: the module loaded, /dev/mempin root:1000 0660, no cap,
- * no events: as the suites after this one expect. */
-static void restore(void)
-{
-	const char *path = getenv("MEMPIN_MODULE");
-
-	trace_off();
-	if (!path)
-		return;		/* not in the test guest */
-	if (!kv_module_loaded()) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			syscall(SYS_finit_module, fd, "", 0);
-			close(fd);
-		}
-	}
-	kv_param_set("max_pinned_pages", 0);
-	fix_dev();
-}
 
 Suite *observe_suite(void)
 {
@@ -956,7 +905,7 @@ Suite *observe_suite(void)
 	TCase *tc;
 
 	tc = TCASE("fdinfo");
-	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_unchecked_fixture(tc, NULL, suite_restore);
 	tcase_add_test(tc, fdinfo_matches_stats_and_vmpin);
 	tcase_add_test(tc, fdinfo_after_fork);
 	tcase_add_test(tc, fdinfo_list_bounded);
@@ -964,7 +913,7 @@ Suite *observe_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = TCASE("sysfs");
-	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_unchecked_fixture(tc, NULL, suite_restore);
 	tcase_add_test(tc, sysfs_file_modes);
 	tcase_add_test(tc, sysfs_pages_max_resets_to_what_is_pinned);
 	tcase_add_test(tc, sysfs_totals_are_the_sum_and_return_to_zero);
@@ -972,7 +921,7 @@ Suite *observe_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = TCASE("trace");
-	tcase_add_unchecked_fixture(tc, NULL, restore);
+	tcase_add_unchecked_fixture(tc, NULL, suite_restore);
 	tcase_add_test(tc, tracepoint_formats);
 	tcase_add_test(tc, tracepoints_fire_with_their_fields);
 	suite_add_tcase(s, tc);
