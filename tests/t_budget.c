@@ -153,6 +153,19 @@ static void creq_all_gone(struct chan *ch, const int *fds)
 	ch_sync(ch);
 }
 
+/* The attacker has gone: no reference held since @before, a clean log. */
+static void assert_all_gone(const struct kv_pins *before, int kmsg)
+{
+	char first[512] = "";
+	struct kv_pins now;
+
+	kv_pins_read(&now);
+	ck_assert_uint_eq(KV_HELD(*before, now), 0);
+	ck_assert_msg(kv_kmsg_scan(kmsg, first, sizeof(first)) == 0,
+		      "kernel log: %s", first);
+	close(kmsg);
+}
+
 /*
  * Root's side: starts the attacker, and when it says it holds all it could,
  * asserts the references the kernel holds for it (between lo and hi); then
@@ -160,7 +173,6 @@ static void creq_all_gone(struct chan *ch, const int *fds)
  */
 static void run_attack_within(child_fn fn, void *arg, uint64_t lo, uint64_t hi)
 {
-	char first[512] = "";
 	struct kv_pins a, b;
 	int kmsg = kv_kmsg_open();
 	struct child c;
@@ -175,11 +187,7 @@ static void run_attack_within(child_fn fn, void *arg, uint64_t lo, uint64_t hi)
 		child_go(&c);
 	}
 	CHILD_OK(&c);
-	kv_pins_read(&b);
-	ck_assert_uint_eq(KV_HELD(a, b), 0);
-	ck_assert_msg(kv_kmsg_scan(kmsg, first, sizeof(first)) == 0,
-		      "kernel log: %s", first);
-	close(kmsg);
+	assert_all_gone(&a, kmsg);
 }
 
 static void run_attack(child_fn fn, void *arg, uint64_t held)
@@ -667,9 +675,9 @@ static void unpin_when_full(struct chan *ch, void *arg)
 
 START_TEST(unpin_under_memory_pressure)
 {
-	char first[512] = "", pid[16], *cur;
+	char pid[16], *cur;
 	int kmsg = kv_kmsg_open();
-	struct kv_pins a, b;
+	struct kv_pins a;
 	struct child c;
 
 	ck_assert_int_ge(kmsg, 0);
@@ -690,11 +698,7 @@ START_TEST(unpin_under_memory_pressure)
 	ck_assert_int_eq(kv_write_file(CG "/memory.high", "max"), 0);
 	child_go(&c);
 	CHILD_OK(&c);
-	kv_pins_read(&b);
-	ck_assert_uint_eq(KV_HELD(a, b), 0);
-	ck_assert_msg(kv_kmsg_scan(kmsg, first, sizeof(first)) == 0,
-		      "kernel log: %s", first);
-	close(kmsg);
+	assert_all_gone(&a, kmsg);
 	ck_assert_int_eq(rmdir(CG), 0);
 }
 END_TEST
