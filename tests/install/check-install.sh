@@ -24,11 +24,12 @@ SUITE=bookworm
 IMG=$CACHE/install/$SUITE
 # What the guest needs besides Priority: important (systemd, udev, apt...):
 # DKMS with the kernel and its headers, a compiler and pkg-config for users'
-# programs, libkmod-dev for make install's mempinctl, man, sudo; openssl,
-# with which DKMS signs the modules it builds, as on most installations.
+# programs, libkmod-dev and libsmartcols-dev for make install's mempinctl,
+# man, sudo; openssl, with which DKMS signs the modules it builds, as on
+# most installations.
 IMAGE_PACKAGES=(systemd-sysv udev kmod dkms linux-image-amd64 linux-headers-amd64
-	initramfs-tools build-essential pkg-config libkmod-dev man-db sudo e2fsprogs
-	openssl)
+	initramfs-tools build-essential pkg-config libkmod-dev libsmartcols-dev
+	man-db sudo e2fsprogs openssl)
 IMAGE_OPTS=(--variant=important --include="$(
 	IFS=,
 	echo "${IMAGE_PACKAGES[*]}"
