@@ -269,15 +269,21 @@ static void test_parse_size(struct tally *t)
 	SIZE_BAD(t, "1.5G");
 }
 
-static void check_fmt(struct tally *t, int line, uint64_t b, const char *want)
+/* fmt_bytes() and fmt_size() (util.h) share a shape: one check serves both. */
+typedef const char *(*formatter)(uint64_t b, char *buf, size_t len);
+
+static void check_format(struct tally *t, int line, formatter f, const char *name,
+			 uint64_t b, const char *want)
 {
 	char buf[32];
 
-	fmt_bytes(b, buf, sizeof(buf));
-	expect(t, !strcmp(buf, want), line, "fmt_bytes(%" PRIu64 "): \"%s\", want \"%s\"",
-	       b, buf, want);
+	f(b, buf, sizeof(buf));
+	expect(t, !strcmp(buf, want), line, "%s(%" PRIu64 "): \"%s\", want \"%s\"",
+	       name, b, buf, want);
 }
-#define FMT(t, b, want) check_fmt((t), __LINE__, (b), (want))
+#define FMT(t, b, want) check_format((t), __LINE__, FMT_FN(fmt_bytes), (b), (want))
+#define SIZE(t, b, want) check_format((t), __LINE__, FMT_FN(fmt_size), (b), (want))
+#define FMT_FN(f) (f), #f
 
 static void test_fmt_bytes(struct tally *t)
 {
@@ -292,16 +298,6 @@ static void test_fmt_bytes(struct tally *t)
 	FMT(t, 1ULL << 40, "1.0 TiB");
 	FMT(t, UINT64_MAX, "16.0 EiB");
 }
-
-static void check_fmt_size(struct tally *t, int line, uint64_t b, const char *want)
-{
-	char buf[32];
-
-	fmt_size(b, buf, sizeof(buf));
-	expect(t, !strcmp(buf, want), line, "fmt_size(%" PRIu64 "): \"%s\", want \"%s\"",
-	       b, buf, want);
-}
-#define SIZE(t, b, want) check_fmt_size((t), __LINE__, (b), (want))
 
 static void test_fmt_size(struct tally *t)
 {
