@@ -15,6 +15,8 @@
  *
  * mm->pinned_vm (VmPin) shows a process's pins in both modes.  Charges
  * never outlive the address space: its pins are released with it (mm.c).
+ * On top, each pin is charged to the pinning task's cgroup and its
+ * ancestors (cgroup.c), whose budgets bind everyone, root included.
  */
 #include <linux/atomic.h>
 #include <linux/capability.h>
@@ -27,6 +29,7 @@
 #include <linux/string.h>
 
 #include "internal.h"
+#include "trace.h"
 
 static unsigned long max_pinned_pages;
 module_param(max_pinned_pages, ulong, 0644);
@@ -140,7 +143,7 @@ int mempin_cap_reserve(unsigned long pages)
 	unsigned long cap = mempin_cap_pages();
 
 	if (!mempin_add_within(&mempin_totals.pages, pages, cap ? cap : -1)) {
-		mempin_count_refusal(MEMPIN_REFUSED_CAP);
+		mempin_count_refusal(MEMPIN_REFUSED_CAP, pages, NULL);
 		return -ENOMEM;
 	}
 	mempin_raise_pages_max();
@@ -174,21 +177,52 @@ void mempin_cap_release(unsigned long pages)
 	atomic64_sub(pages, &mempin_totals.pages);
 }
 
-void mempin_count_refusal(enum mempin_refusal why)
+/* Counts a refusal for sysfs and tells the tracepoint which budget. */
+void mempin_count_refusal(enum mempin_refusal why, unsigned long pages,
+			  struct mempin_cg *cg)
 {
 	atomic64_inc(&mempin_totals.refused[why]);
+	trace_refused(why, pages, cg ? mempin_cg_id(cg) : 0);
+}
+
+/* The container's cgroup for fdinfo: that of its latest pin. */
+static void mempin_ctx_set_cg(struct mempin_ctx *ctx, struct mempin_cg *cg)
+{
+	struct mempin_cg *old = rcu_dereference_protected(ctx->cg,
+						lockdep_is_held(&ctx->lock));
+
+	if (old == cg)
+		return;
+	mempin_cg_get(cg);
+	rcu_assign_pointer(ctx->cg, cg);
+	mempin_cg_put(old);
 }
 
 /*
- * Charges @pages before pinning them, never past RLIMIT_MEMLOCK even for an
- * instant (see mempin_add_within()).  CAP_IPC_LOCK lifts the limit, not the
- * charge: the counters always say what is pinned.
+ * Charges @pages before pinning them: to the pinning task's cgroup and its
+ * ancestors (*@cgp gets the reference the pin keeps), then to the user's or
+ * process's RLIMIT_MEMLOCK budget.  Never past a limit even for an instant
+ * (see mempin_add_within()).  CAP_IPC_LOCK, or a cgroup rule with rlimit,
+ * lifts the rlimit, not the charge: the counters always say what is pinned.
  */
-int mempin_charge(struct mempin_ctx *ctx, unsigned long pages)
+int mempin_charge(struct mempin_ctx *ctx, unsigned long pages,
+		  struct mempin_cg **cgp)
 {
 	long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	struct user_struct *user = ctx->cred->user;
-	bool fits;
+	struct mempin_cg *cg, *refused;
+	bool lifts_rlimit, fits;
+
+	cg = mempin_cg_current(rcu_dereference_protected(ctx->cg,
+					lockdep_is_held(&ctx->lock)));
+	if (IS_ERR(cg))
+		return PTR_ERR(cg);
+	refused = mempin_cg_charge(cg, pages, &lifts_rlimit);
+	if (refused) {
+		mempin_count_refusal(MEMPIN_REFUSED_CGROUP, pages, refused);
+		mempin_cg_put(cg);
+		return -ENOMEM;
+	}
 
 	if (ctx->per_process)
 		fits = mempin_add_within(&ctx->mm->pinned_vm, pages, limit);
@@ -196,8 +230,11 @@ int mempin_charge(struct mempin_ctx *ctx, unsigned long pages)
 		fits = mempin_add_within_long(&user->locked_vm, pages, limit);
 	/* _noaudit: a refusal here is ordinary, not a security event. */
 	if (!fits) {
-		if (!ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
-			mempin_count_refusal(MEMPIN_REFUSED_RLIMIT);
+		if (!lifts_rlimit &&
+		    !ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
+			mempin_count_refusal(MEMPIN_REFUSED_RLIMIT, pages, NULL);
+			mempin_cg_uncharge(cg, pages);
+			mempin_cg_put(cg);
 			return -ENOMEM;
 		}
 		if (ctx->per_process)
@@ -207,15 +244,26 @@ int mempin_charge(struct mempin_ctx *ctx, unsigned long pages)
 	}
 	if (!ctx->per_process)
 		atomic64_add(pages, &ctx->mm->pinned_vm);
+	mempin_ctx_set_cg(ctx, cg);
+	*cgp = cg;
 	return 0;
 }
 
-/* Takes back a charge of mempin_charge(): never fails, never allocates. */
-void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages)
+/* Takes back the RLIMIT_MEMLOCK part of charges: never fails or allocates. */
+void mempin_uncharge_rlimit(struct mempin_ctx *ctx, unsigned long pages)
 {
 	if (!ctx->per_process)
 		atomic_long_sub(pages, &ctx->cred->user->locked_vm);
 	atomic64_sub(pages, &ctx->mm->pinned_vm);
+}
+
+/* Takes back a charge of mempin_charge(), and the pin's cgroup reference. */
+void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages,
+		     struct mempin_cg *cg)
+{
+	mempin_uncharge_rlimit(ctx, pages);
+	mempin_cg_uncharge(cg, pages);
+	mempin_cg_put(cg);
 }
 
 /*

@@ -7,6 +7,7 @@
  *   pin.c      the pin path: mapping checks, GUP in chunks, runs, unpin
  *   account.c  charging: the user's or the process's RLIMIT_MEMLOCK budget,
  *              VmPin, the system-wide cap
+ *   cgroup.c   budgets per cgroup: rules, charging up the hierarchy, sysfs
  *   mm.c       pins die with their address space (an mmu notifier)
  *   observe.c  what operators see: fdinfo, sysfs counters, tracepoints
  */
@@ -25,6 +26,8 @@ struct file;
 struct attribute_group;
 struct cred;
 struct mempin_mm;
+struct mempin_cg;
+struct kobject;
 
 /* GUP batch: one page of page pointers, rescheduling between batches. */
 #define MEMPIN_CHUNK_PAGES	(PAGE_SIZE / sizeof(struct page *))
@@ -78,6 +81,7 @@ struct mempin_region {
 	u64 handle;
 	u64 addr, len;			/* as the caller gave them */
 	unsigned long npages;
+	struct mempin_cg *cg;		/* the cgroup charged, a reference */
 	bool writable;
 	unsigned int nruns, runs_cap;
 	u64 *runs;			/* in virtual address order */
@@ -93,6 +97,8 @@ struct mempin_ctx {
 	bool per_process;		/* charge_mode "process" at open() */
 	bool mm_gone;			/* its pins went with it (mm.c) */
 	struct pid *owner;		/* the opening process, for fdinfo */
+	/* The cgroup of the latest pin (or the opener's): RCU, for fdinfo. */
+	struct mempin_cg __rcu *cg;
 	u64 id;				/* unique while loaded, for fdinfo */
 	struct mutex lock;		/* everything below */
 	struct rb_root handles;
@@ -115,6 +121,7 @@ enum mempin_refusal {
 	MEMPIN_REFUSED_MAPPING,		/* a mapping that must not be pinned */
 	MEMPIN_REFUSED_LIMIT,		/* over max_pin_pages or max_overlap */
 	MEMPIN_REFUSED_GUP,		/* GUP failed: fault, signal, memory */
+	MEMPIN_REFUSED_CGROUP,		/* over a cgroup's budget (cgroup.c) */
 	MEMPIN_REFUSED_NR,
 };
 
@@ -151,14 +158,35 @@ void mempin_container_add(struct mempin_ctx *ctx);
 void mempin_container_del(void);
 unsigned int mempin_count_overlap(struct mempin_ctx *ctx, unsigned long first,
 				  unsigned long last);
-int mempin_charge(struct mempin_ctx *ctx, unsigned long pages);
-void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages);
+int mempin_charge(struct mempin_ctx *ctx, unsigned long pages,
+		  struct mempin_cg **cgp);
+void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages,
+		     struct mempin_cg *cg);
+void mempin_uncharge_rlimit(struct mempin_ctx *ctx, unsigned long pages);
 int mempin_cap_reserve(unsigned long pages);
 void mempin_cap_release(unsigned long pages);
 void mempin_reset_pages_max(void);
 unsigned long mempin_cap_pages(void);
 bool mempin_refs_watched(void);
-void mempin_count_refusal(enum mempin_refusal why);
+void mempin_count_refusal(enum mempin_refusal why, unsigned long pages,
+			  struct mempin_cg *cg);
+
+/* cgroup.c */
+#if IS_ENABLED(CONFIG_CGROUPS)
+#define MEMPIN_HAVE_CGROUP_BUDGETS	1
+#else
+#define MEMPIN_HAVE_CGROUP_BUDGETS	0
+#endif
+struct mempin_cg *mempin_cg_current(struct mempin_cg *hint);
+struct mempin_cg *mempin_cg_charge(struct mempin_cg *cg, unsigned long pages,
+				   bool *lifts_rlimit);
+void mempin_cg_uncharge(struct mempin_cg *cg, unsigned long pages);
+void mempin_cg_get(struct mempin_cg *cg);
+void mempin_cg_put(struct mempin_cg *cg);
+u64 mempin_cg_id(struct mempin_cg *cg);
+const char *mempin_cg_path(struct mempin_cg *cg);
+int mempin_cg_init(struct kobject *dev_kobj);
+void mempin_cg_exit(void);
 
 /* mm.c */
 int mempin_mm_bind(struct mempin_ctx *ctx);

@@ -26,6 +26,7 @@
 static int mempin_open(struct inode *inode, struct file *file)
 {
 	struct mempin_ctx *ctx;
+	struct mempin_cg *cg;
 	int ret = -ENOMEM;
 
 	if (!current->mm)
@@ -39,9 +40,16 @@ static int mempin_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->lock);
 	ctx->handles = RB_ROOT;
 	ctx->ranges = RB_ROOT_CACHED;
+	/* Its cgroup, for fdinfo until the first pin names one. */
+	cg = mempin_cg_current(NULL);
+	if (IS_ERR(cg)) {
+		ret = PTR_ERR(cg);
+		goto out_free;
+	}
+	RCU_INIT_POINTER(ctx->cg, cg);
 	ret = mempin_mm_bind(ctx);
 	if (ret)
-		goto out_free;
+		goto out_cg;
 	/* Keeps the mm_struct (for pinned_vm), not the address space. */
 	mmgrab(current->mm);
 	ctx->mm = current->mm;
@@ -53,6 +61,8 @@ static int mempin_open(struct inode *inode, struct file *file)
 	mempin_container_add(ctx);
 	return stream_open(inode, file);
 
+out_cg:
+	mempin_cg_put(rcu_access_pointer(ctx->cg));
 out_free:
 	free_page((unsigned long)ctx->scratch);
 	kfree(ctx);
@@ -69,6 +79,8 @@ static int mempin_release(struct inode *inode, struct file *file)
 		mempin_release_all(ctx);
 	mempin_container_del();
 	put_pid(ctx->owner);
+	/* fdinfo cannot run now: the file is going. */
+	mempin_cg_put(rcu_access_pointer(ctx->cg));
 	put_cred(ctx->cred);
 	mmdrop(ctx->mm);
 	free_page((unsigned long)ctx->scratch);
@@ -103,6 +115,8 @@ static int mempin_ioc_info(struct mempin_ctx *ctx, void *arg)
 			 MEMPIN_FEATURE_UNPIN_RANGE;
 	if (MEMPIN_HAVE_READONLY_COW)
 		info->features |= MEMPIN_FEATURE_READONLY_COW;
+	if (MEMPIN_HAVE_CGROUP_BUDGETS)
+		info->features |= MEMPIN_FEATURE_CGROUP_BUDGETS;
 	info->max_pin_pages = min_t(unsigned long, MEMPIN_MAX_PIN_PAGES,
 				    totalram_pages());
 	info->max_overlap = MEMPIN_MAX_OVERLAP;
@@ -412,13 +426,26 @@ static struct miscdevice mempin_misc = {
 	.groups = mempin_attr_groups,
 };
 
+/*
+ * The cgroup/ directory comes after the device's uevent: mempinctl's
+ * "cgroup apply", which udev starts, waits for it.
+ */
 static int __init mempin_init(void)
 {
-	return misc_register(&mempin_misc);
+	int ret = misc_register(&mempin_misc);
+
+	if (ret)
+		return ret;
+	ret = mempin_cg_init(&mempin_misc.this_device->kobj);
+	if (ret)
+		misc_deregister(&mempin_misc);
+	return ret;
 }
 
+/* No container is left: the module's references keep it loaded. */
 static void __exit mempin_exit(void)
 {
+	mempin_cg_exit();
 	misc_deregister(&mempin_misc);
 	mempin_mm_exit();
 }

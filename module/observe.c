@@ -59,6 +59,11 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 		   from_kuid_munged(seq_user_ns(m), ctx->cred->user->uid));
 	seq_printf(m, "mempin-address-space:\t%s\n",
 		   READ_ONCE(ctx->mm_gone) ? "gone" : "live");
+	/* The cgroup of its latest pin, or the opener's: freed after RCU. */
+	rcu_read_lock();
+	seq_printf(m, "mempin-cgroup:\t%s\n",
+		   mempin_cg_path(rcu_dereference(ctx->cg)));
+	rcu_read_unlock();
 	if (!locked) {
 		seq_printf(m, "mempin-pins-unlisted:\t%llu\n", npins);
 		return;
@@ -131,6 +136,7 @@ MEMPIN_COUNTER(refused_cap, refused[MEMPIN_REFUSED_CAP]);
 MEMPIN_COUNTER(refused_mapping, refused[MEMPIN_REFUSED_MAPPING]);
 MEMPIN_COUNTER(refused_limit, refused[MEMPIN_REFUSED_LIMIT]);
 MEMPIN_COUNTER(refused_gup, refused[MEMPIN_REFUSED_GUP]);
+MEMPIN_COUNTER(refused_cgroup, refused[MEMPIN_REFUSED_CGROUP]);
 
 static struct attribute *mempin_stats_attrs[] = {
 	&mempin_attr_containers.attr.attr,
@@ -143,6 +149,7 @@ static struct attribute *mempin_stats_attrs[] = {
 	&mempin_attr_refused_mapping.attr.attr,
 	&mempin_attr_refused_limit.attr.attr,
 	&mempin_attr_refused_gup.attr.attr,
+	&mempin_attr_refused_cgroup.attr.attr,
 	NULL
 };
 

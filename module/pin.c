@@ -441,14 +441,15 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	/* The limits MEMPIN_IOC_INFO reports as max_pin_pages, max_overlap. */
 	if (npages > MEMPIN_MAX_PIN_PAGES || npages > totalram_pages() ||
 	    mempin_count_overlap(ctx, first, last) > MEMPIN_MAX_OVERLAP) {
-		mempin_count_refusal(MEMPIN_REFUSED_LIMIT);
+		mempin_count_refusal(MEMPIN_REFUSED_LIMIT, npages, NULL);
 		return -ENOMEM;
 	}
 	ret = mempin_check_mappings(ctx->mm, first << PAGE_SHIFT,
 				    (last + 1) << PAGE_SHIFT, !readonly);
 	if (ret) {
 		if (ret != -EINTR)
-			mempin_count_refusal(MEMPIN_REFUSED_MAPPING);
+			mempin_count_refusal(MEMPIN_REFUSED_MAPPING, npages,
+					     NULL);
 		return ret;
 	}
 
@@ -465,18 +466,18 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	ret = mempin_cap_reserve(npages);
 	if (ret)
 		goto out_free;
-	ret = mempin_charge(ctx, npages);
+	ret = mempin_charge(ctx, npages, &pin->cg);
 	if (ret)
 		goto out_cap;
 	ret = mempin_gup(ctx, pin);
 	if (ret == -EOVERFLOW) {
-		mempin_count_refusal(MEMPIN_REFUSED_LIMIT);
+		mempin_count_refusal(MEMPIN_REFUSED_LIMIT, npages, NULL);
 		ret = -ENOMEM;
 		goto out_uncharge;
 	}
 	if (ret) {
 		if (ret != -EINTR)
-			mempin_count_refusal(MEMPIN_REFUSED_GUP);
+			mempin_count_refusal(MEMPIN_REFUSED_GUP, npages, NULL);
 		goto out_uncharge;
 	}
 
@@ -487,7 +488,7 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	return 0;
 
 out_uncharge:
-	mempin_uncharge(ctx, npages);
+	mempin_uncharge(ctx, npages, pin->cg);
 out_cap:
 	mempin_cap_release(npages);
 out_free:
@@ -501,7 +502,7 @@ void mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
 	rb_erase(&pin->handle_node, &ctx->handles);
 	mempin_itree_remove(pin, &ctx->ranges);
 	mempin_unpin_runs(pin, pin->writable, ctx->scratch);
-	mempin_uncharge(ctx, pin->npages);
+	mempin_uncharge(ctx, pin->npages, pin->cg);
 	mempin_cap_release(pin->npages);
 	mempin_ctx_add(ctx, -1, -(s64)pin->npages);
 	mempin_region_put(ctx, pin);
@@ -550,13 +551,15 @@ void mempin_release_all(struct mempin_ctx *ctx)
 	rbtree_postorder_for_each_entry_safe(pin, next, &ctx->handles,
 					     handle_node) {
 		mempin_unpin_runs(pin, pin->writable, ctx->scratch);
+		mempin_cg_uncharge(pin->cg, pin->npages);
+		mempin_cg_put(pin->cg);
 		mempin_free(pin);
 		cond_resched();
 	}
 	if (ctx->spare)
 		mempin_free(ctx->spare);
 	ctx->spare = NULL;
-	mempin_uncharge(ctx, ctx->npages);
+	mempin_uncharge_rlimit(ctx, ctx->npages);
 	mempin_cap_release(ctx->npages);
 	ctx->handles = RB_ROOT;
 	ctx->ranges = RB_ROOT_CACHED;

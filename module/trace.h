@@ -55,6 +55,42 @@ TRACE_EVENT(unpin,
 		      __entry->len, __entry->pages, __entry->result)
 );
 
+/*
+ * A pin was refused by a limit: budget says which (rlimit: RLIMIT_MEMLOCK;
+ * cap: max_pinned_pages; cgroup: the budget of cgroup_id; limit: a pin
+ * size or overlap bound or a page's reference count; mapping: the mapping
+ * may not be pinned; gup: GUP failed).
+ */
+TRACE_DEFINE_ENUM(MEMPIN_REFUSED_RLIMIT);
+TRACE_DEFINE_ENUM(MEMPIN_REFUSED_CAP);
+TRACE_DEFINE_ENUM(MEMPIN_REFUSED_MAPPING);
+TRACE_DEFINE_ENUM(MEMPIN_REFUSED_LIMIT);
+TRACE_DEFINE_ENUM(MEMPIN_REFUSED_GUP);
+TRACE_DEFINE_ENUM(MEMPIN_REFUSED_CGROUP);
+
+TRACE_EVENT(refused,
+	    TP_PROTO(int budget, u64 pages, u64 cgroup_id),
+	    TP_ARGS(budget, pages, cgroup_id),
+	    TP_STRUCT__entry(__field(pid_t, pid)
+			     __field(int, budget)
+			     __field(u64, pages)
+			     __field(u64, cgroup_id)),
+	    TP_fast_assign(__entry->pid = task_tgid_nr(current);
+			   __entry->budget = budget;
+			   __entry->pages = pages;
+			   __entry->cgroup_id = cgroup_id),
+	    TP_printk("pid=%d budget=%s pages=%llu cgroup_id=%llu",
+		      __entry->pid,
+		      __print_symbolic(__entry->budget,
+				       { MEMPIN_REFUSED_RLIMIT, "rlimit" },
+				       { MEMPIN_REFUSED_CAP, "cap" },
+				       { MEMPIN_REFUSED_MAPPING, "mapping" },
+				       { MEMPIN_REFUSED_LIMIT, "limit" },
+				       { MEMPIN_REFUSED_GUP, "gup" },
+				       { MEMPIN_REFUSED_CGROUP, "cgroup" }),
+		      __entry->pages, __entry->cgroup_id)
+);
+
 /* The last reference to a container went: everything left is unpinned. */
 TRACE_EVENT(release,
 	    TP_PROTO(pid_t owner, u64 pins, u64 pages, u64 charged),

@@ -335,12 +335,35 @@ void suite_restore(void)
 	mempin_dev_fix();
 }
 
+/* A "mempin-KEY:\tVALUE" line of this process's fdinfo for @fd. */
+int fdinfo_value(int fd, const char *key, char *val, size_t len)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			snprintf(val, len, "%s", line + klen + 1 + strspn(line + klen + 1, "\t "));
+			val[strcspn(val, "\n")] = 0;
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
 /* ---- sysfs counters ---- */
 
 const char *const counter_names[C_NR] = {
 	"containers", "pins", "pinned_pages", "pinned_pages_max", "charged_pages",
 	"refused_rlimit", "refused_cap", "refused_mapping", "refused_limit",
-	"refused_gup",
+	"refused_gup", "refused_cgroup",
 };
 
 uint64_t stats_counter(int i)

@@ -103,10 +103,13 @@ void xunmap(void *p, size_t len);
 int send_fd(int sock, int fd);
 int recv_fd(int sock);
 
+/* A "KEY:\tVALUE" line of this process's fdinfo for @fd: 0 or -errno. */
+int fdinfo_value(int fd, const char *key, char *val, size_t len);
+
 /* The counters of /sys/class/misc/mempin/stats/, by index. */
 #define STATS_DIR "/sys/class/misc/mempin/stats/"
 enum { C_CONTAINERS, C_PINS, C_PAGES, C_PAGES_MAX, C_CHARGED, C_RLIMIT, C_CAP,
-	C_MAPPING, C_LIMIT, C_GUP, C_NR };
+	C_MAPPING, C_LIMIT, C_GUP, C_CGROUP, C_NR };
 extern const char *const counter_names[C_NR];
 /* The counter's value, asserting it could be read. */
 uint64_t stats_counter(int i);

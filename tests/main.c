@@ -36,6 +36,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, lib_suite());
 	srunner_add_suite(sr, limits_suite());
 	srunner_add_suite(sr, budget_suite());
+	srunner_add_suite(sr, cgroup_suite());
 	srunner_add_suite(sr, observe_suite());
 	srunner_add_suite(sr, mempinctl_suite());	/* reloads the module */
 	srunner_add_suite(sr, rmmod_suite());	/* unloads the module: last */

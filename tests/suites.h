@@ -13,6 +13,7 @@ Suite *lifecycle_suite(void);	/* t_lifecycle.c: fork, munmap, threads */
 Suite *lib_suite(void);		/* t_lib.c: libmempin */
 Suite *limits_suite(void);	/* t_limits.c: limits under contention */
 Suite *budget_suite(void);	/* t_budget.c: budgets under attack */
+Suite *cgroup_suite(void);	/* t_cgroup.c: budgets per cgroup */
 Suite *observe_suite(void);	/* t_observe.c: fdinfo, sysfs, trace */
 Suite *mempinctl_suite(void);	/* t_mempinctl.c: the tool; reloads the module */
 Suite *rmmod_suite(void);	/* t_rmmod.c: module unload/reload; last */

@@ -78,29 +78,6 @@ static int open_and_pin(size_t pages, int *fdp)
 	return mp_pin(fd, mem, pages * PG, 0, NULL, NULL);
 }
 
-/* A "mempin-KEY:\tVALUE" line of this process's fdinfo for @fd. */
-static int fdinfo_value(int fd, const char *key, char *val, size_t len)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	FILE *f;
-	int ret = -ENOENT;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			snprintf(val, len, "%s", line + klen + 1 + strspn(line + klen + 1, "\t "));
-			val[strcspn(val, "\n")] = 0;
-			ret = 0;
-			break;
-		}
-	fclose(f);
-	return ret;
-}
-
 /*
  * A container whose address space has gone: the kernel released its pins
  * (fdinfo says so; the parent's vmstat reading proves it), and every ioctl

@@ -56,7 +56,7 @@ struct fdi {
  * order, then the pins, then mempin-pins-unlisted last, each "key:\tvalue".
  * Returns 0 or a message in why.
  */
-#define FDI_HEAD 9
+#define FDI_HEAD 10
 static int fdi_read(pid_t pid, int fd, struct fdi *f, char *why, size_t len)
 {
 	static const char *const head[FDI_HEAD] = {
@@ -64,6 +64,7 @@ static int fdi_read(pid_t pid, int fd, struct fdi *f, char *why, size_t len)
 		"mempin-pinned-pages", "mempin-charged-pages",
 		"mempin-charged-bytes", "mempin-charge-mode",
 		"mempin-charged-uid", "mempin-address-space",
+		"mempin-cgroup",
 	};
 	char path[64], line[256];
 	unsigned int n = 0;

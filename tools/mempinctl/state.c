@@ -105,7 +105,7 @@ bool dev_is_mempin(const struct devinfo *d)
 const char *const stat_name[ST_NR] = {
 	"containers", "pins", "pinned_pages", "pinned_pages_max",
 	"charged_pages", "refused_rlimit", "refused_cap", "refused_mapping",
-	"refused_limit", "refused_gup",
+	"refused_limit", "refused_gup", "refused_cgroup",
 };
 
 void counters_read(struct counters *k)

@@ -25,6 +25,8 @@
 #define MEMPIN_FEATURE_UNPIN_RANGE	_BITULL(2) /* MEMPIN_UNPIN_BY_RANGE */
 /* Read-only pins of private (copy-on-write) mappings stay coherent. */
 #define MEMPIN_FEATURE_READONLY_COW	_BITULL(3)
+/* Budgets per cgroup v2 (/sys/class/misc/mempin/cgroup/, mempin(4)). */
+#define MEMPIN_FEATURE_CGROUP_BUDGETS	_BITULL(4)
 
 /* MEMPIN_IOC_INFO: ABI version, features and limits.  Out only. */
 struct mempin_info_arg {
