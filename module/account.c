@@ -213,8 +213,8 @@ int mempin_charge(struct mempin_ctx *ctx, unsigned long pages,
 	struct mempin_cg *cg, *refused;
 	bool lifts_rlimit, fits;
 
-	cg = mempin_cg_current(rcu_dereference_protected(ctx->cg,
-					lockdep_is_held(&ctx->lock)));
+	cg = rcu_dereference_protected(ctx->cg, lockdep_is_held(&ctx->lock));
+	cg = mempin_cg_current(cg);
 	if (IS_ERR(cg))
 		return PTR_ERR(cg);
 	refused = mempin_cg_charge(cg, pages, &lifts_rlimit);
