@@ -16,6 +16,13 @@
  *  - fdinfo of every container fd in every fd table, including those whose
  *    address space has gone (0 pins, "gone"), and sysfs totals;
  *  - every ioctl's errno (EPERM on any container not the caller's own).
+ * Workers live in three sibling cgroups under /sys/fs/cgroup/mpf, which has
+ * a budget of its own and one for each child; the driver moves workers
+ * between them (forks inherit theirs) and changes both budgets as it goes,
+ * below what is pinned too.  Each pin must be refused exactly when its
+ * cgroup's, the parent's or the uid's budget would be exceeded, and every
+ * cgroup's usage in sysfs must be what its pins add up to, wherever their
+ * processes went since.
  * At the end, with every process gone: nothing pinned, no container, and
  * each uid can pin its whole budget again.
  */
@@ -28,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -48,16 +57,20 @@
 #define MAXPINS		(NUIDS * BUDGET)	/* each pin is at least a page */
 #define TIMEOUT_MS	10000
 #define COLL_NAME	"mempin-fuzz-budget"	/* abstract unix socket */
+#define NCG		3		/* sibling cgroups the workers live in */
+#define CGROOT		"/sys/fs/cgroup"
+#define CGP		CGROOT "/mpf"
+#define CGCTL		"/sys/class/misc/mempin/cgroup"
 
 static const uid_t uids[NUIDS] = { 1000, 1001 };
 
 /* ---- the workers: do what they are told, answer what happened ---- */
 
 enum op { B_OPEN, B_CLOSE, B_PIN, B_UNPIN, B_STATS, B_FORK, B_CLONE, B_EXEC,
-	  B_EXIT, B_SEND, B_RECV, B_NR };
+	  B_EXIT, B_SEND, B_RECV, B_MOVE, B_RULE, B_NR };
 static const char *const op_name[B_NR] = { "open", "close", "pin", "unpin",
 	"stats", "fork", "clone(CLONE_FILES)", "exec", "exit", "send (SCM_RIGHTS)",
-	"collector recv" };
+	"collector recv", "move to a cgroup", "cgroup budget change" };
 
 struct breq {
 	int op, fd;
@@ -294,6 +307,7 @@ struct ctr {			/* a container: one open() */
 struct pin_m {
 	int ctr;
 	uint64_t h, pages;
+	int cg;			/* the cgroup charged: its process's then */
 };
 struct ftab {
 	unsigned int refs;	/* processes */
@@ -305,6 +319,7 @@ struct proc {
 	pid_t pid;
 	int uid;		/* index into uids; -1: the collector */
 	int mm, ft, ctl, pidfd;
+	int cg;			/* the cgroup it is in (-1: the collector's) */
 };
 
 static struct mm_m *mms;
@@ -319,6 +334,10 @@ static int64_t held_before;
 static uint64_t step, ops[B_NR], enomem, eperm, eperm_gone, gone_seen[2];
 static uint64_t max_uid, max_held;
 static char ring[32][160];		/* the last steps, for a failure */
+/* The budgets, in pages (-1: max): each child's, and the parent's own. */
+static long cg_each = -1, cg_own = -1;
+static unsigned int nspawn;
+static uint64_t enomem_cg;		/* refusals only a cgroup budget made */
 
 static int new_mm(void)
 {
@@ -401,6 +420,17 @@ static uint64_t uid_charged(int u)
 	return n;
 }
 
+/* Pages charged to cgroup leaf @g (-1: all of them, the parent). */
+static uint64_t cg_pages(int g)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < npins; i++)
+		if (g < 0 || pins[i].cg == g)
+			n += pins[i].pages;
+	return n;
+}
+
 static uint64_t mm_pages(int m)
 {
 	uint64_t n = 0;
@@ -479,7 +509,7 @@ static int add_proc(pid_t pid, int uid, int mm, int ft, int ctl)
 	for (int i = 0; i < NPROCS; i++)
 		if (!procs[i].live) {
 			procs[i] = (struct proc){ true, pid, uid, mm, ft, ctl,
-						  pidfd_of(pid) };
+						  pidfd_of(pid), -1 };
 			if (procs[i].pidfd < 0)
 				bfail("pidfd_open %d: %s", pid, strerror(errno));
 			return i;
@@ -522,21 +552,37 @@ static void proc_gone(int i)
 	wait_gone(i);
 }
 
-/* A new process of uid index u (-1: the collector, root), from the driver. */
+static void cg_path(int g, char *buf, size_t len)
+{
+	if (g < 0)
+		snprintf(buf, len, CGP);
+	else
+		snprintf(buf, len, CGP "/c%d", g);
+}
+
+/*
+ * A new process of uid index u (-1: the collector, root), from the driver;
+ * workers go to the cgroups in turn.
+ */
 static int spawn(int u)
 {
-	int sv[2], i;
+	int sv[2], i, g = u < 0 ? -1 : (int)(nspawn++ % NCG);
+	char procs_file[96];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		bfail("socketpair: %s", strerror(errno));
 		return -1;
 	}
+	cg_path(g, procs_file, sizeof(procs_file) - 16);
+	strcat(procs_file, "/cgroup.procs");
 	pid = fork();
 	if (pid == 0) {
 		struct sockaddr_un a = coll_addr();
 		uint8_t *mem;
 
+		if (g >= 0 && kv_write_file(procs_file, "0"))
+			_exit(41);
 		/* Nothing of the driver's but the control socket, as fd 3. */
 		if (dup2(sv[1], 3) != 3 ||
 		    syscall(SYS_close_range, 4, ~0U, 0) ||
@@ -567,6 +613,8 @@ static int spawn(int u)
 	i = add_proc(pid, u, new_mm(), new_tab(), sv[0]);
 	if (i >= 0 && procs[i].ft < 0)
 		bfail("out of fd tables");
+	if (i >= 0)
+		procs[i].cg = g;
 	return i;
 }
 
@@ -630,6 +678,38 @@ static long sysfs_stat(const char *name)
 
 	snprintf(path, sizeof(path), "/sys/class/misc/mempin/stats/%s", name);
 	return kv_read_long(path);
+}
+
+/* A value of cgroup leaf g's (-1: the parent's) node in sysfs, -1: none. */
+static long long cg_node(int g, const char *file)
+{
+	char path[160];
+	struct stat st;
+	long long v;
+
+	cg_path(g, path, sizeof(path));
+	if (stat(path, &st))
+		return -2;
+	snprintf(path, sizeof(path), CGCTL "/%llu/%s",
+		 (unsigned long long)st.st_ino, file);
+	v = kv_read_long(path);
+	return v < 0 && access(path, F_OK) ? -1 : v;
+}
+
+/* Each cgroup's usage is what its pins add up to, wherever they went. */
+static void check_cgroups(void)
+{
+	for (int g = -1; g < NCG && !failed(); g++) {
+		long long usage = cg_node(g, "usage");
+		uint64_t want = cg_pages(g) * PG;
+
+		if (usage == -1 && (g < 0 || want))
+			bfail("no sysfs node for cgroup %d holding %llu bytes", g,
+			      (unsigned long long)want);
+		else if (usage >= 0 && (uint64_t)usage != want)
+			bfail("cgroup %d: usage %lld, expected %llu", g, usage,
+			      (unsigned long long)want);
+	}
 }
 
 static void check_all(void)
@@ -700,6 +780,7 @@ static void check_all(void)
 		      sysfs_stat("pinned_pages"), sysfs_stat("charged_pages"),
 		      npins, ncont, (unsigned long long)total,
 		      (unsigned long long)total);
+	check_cgroups();
 }
 
 /* ---- the steps ---- */
@@ -754,12 +835,15 @@ static void op_pin(struct rng *r, int i, int k)
 		want = -EPERM;
 	else if (uid_charged(procs[i].uid) + n > BUDGET)
 		want = -ENOMEM;
+	else if ((cg_each >= 0 && cg_pages(procs[i].cg) + n > (uint64_t)cg_each) ||
+		 (cg_own >= 0 && cg_pages(-1) + n > (uint64_t)cg_own))
+		want = -ENOMEM, enomem_cg++;
 	if (ask(i, &q, &p, NULL))
 		return;
 	expect_on(c, p.ret, want, "pin");
 	if (p.ret || want)
 		return;
-	pins[npins++] = (struct pin_m){ c, p.h, n };
+	pins[npins++] = (struct pin_m){ c, p.h, n, procs[i].cg };
 	ctrs[c].npins++;
 	ctrs[c].pages += n;
 }
@@ -866,8 +950,8 @@ static void op_fork(int i, bool files)
 		ft = tab_copy(ft);
 	if (ft < 0)
 		bfail("out of fd tables");
-	else
-		add_proc(p.pid, procs[i].uid, new_mm(), ft, ctl);
+	else if ((ft = add_proc(p.pid, procs[i].uid, new_mm(), ft, ctl)) >= 0)
+		procs[ft].cg = procs[i].cg;
 }
 
 static void op_exec(struct rng *r, int i)
@@ -962,6 +1046,48 @@ static int pick_fd(struct rng *r, int i)
 	return t->n ? (int)below(r, t->n) : -1;
 }
 
+/* The driver moves worker i to another cgroup; its pins stay charged. */
+static void op_move(struct rng *r, int i)
+{
+	int g = (procs[i].cg + 1 + (int)below(r, NCG - 1)) % NCG;
+	char path[96], pid[16];
+
+	note("pid %d: moved from cgroup c%d to c%d", procs[i].pid, procs[i].cg, g);
+	cg_path(g, path, sizeof(path) - 16);
+	strcat(path, "/cgroup.procs");
+	snprintf(pid, sizeof(pid), "%d", (int)procs[i].pid);
+	expect(kv_write_file(path, pid), 0, "move");
+	procs[i].cg = g;
+}
+
+/* Writes a rule to cgroup/set: 0 or -errno. */
+static int cg_rule(long pages, bool each)
+{
+	char line[96];
+
+	if (pages < 0)
+		snprintf(line, sizeof(line), "/mpf max%s", each ? " each-child" : "");
+	else
+		snprintf(line, sizeof(line), "/mpf %ld%s", pages * PG,
+			 each ? " each-child" : "");
+	return kv_write_file(CGCTL "/set", line);
+}
+
+/* The driver changes a budget, maybe below what is pinned under it. */
+static void op_rule(struct rng *r)
+{
+	static const long each[] = { 24, 64, 128, -1 }, own[] = { 96, 200, 320, -1 };
+	bool is_each = chance(r, 50);
+	long v = is_each ? each[below(r, 4)] : own[below(r, 4)];
+
+	note("budget %s of %s: %ld pages", is_each ? "each-child" : "own", CGP, v);
+	expect(cg_rule(v, is_each), 0, "budget change");
+	if (is_each)
+		cg_each = v;
+	else
+		cg_own = v;
+}
+
 static void one_step(struct rng *r)
 {
 	int u = below(r, NUIDS), i, k, n;
@@ -997,8 +1123,12 @@ static void one_step(struct rng *r)
 	    nlive(u) >= MAXPROC) || (w >= 77 && w < 82 && ct->n >= MAXCOLL) ||
 	    w >= 96)
 		w = k >= 0 ? 12 : 67;
-	if (w < 50)
+	if (w < 46)
 		ops[B_PIN]++, op_pin(r, i, k);
+	else if (w < 48)
+		ops[B_MOVE]++, op_move(r, i);
+	else if (w < 50)
+		ops[B_RULE]++, op_rule(r);
 	else if (w < 64)
 		ops[B_UNPIN]++, op_unpin(r, i, k);
 	else if (w < 67)
@@ -1044,7 +1174,8 @@ static void full_budget(void)
 		expect(p.ret, 0, "pin of the whole budget");
 		if (p.ret)
 			return;
-		pins[npins++] = (struct pin_m){ tabs[procs[w[u]].ft].f[0].ctr, p.h, BUDGET };
+		pins[npins++] = (struct pin_m){ tabs[procs[w[u]].ft].f[0].ctr, p.h,
+						BUDGET, procs[w[u]].cg };
 		ctrs[tabs[procs[w[u]].ft].f[0].ctr].npins++;
 		ctrs[tabs[procs[w[u]].ft].f[0].ctr].pages += BUDGET;
 		q.a = BUDGET;
@@ -1087,6 +1218,19 @@ static int driver(void)
 		if (f >= 0)
 			close(f);
 	}
+	note("make %s with %d children, budgets max", CGP, NCG);
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
+		bfail("mount cgroup2: %s", strerror(errno));
+	for (int g = -1; g < NCG; g++) {
+		char path[96];
+
+		cg_path(g, path, sizeof(path));
+		if (mkdir(path, 0755) && errno != EEXIST)
+			bfail("mkdir %s: %s", path, strerror(errno));
+	}
+	if (cg_rule(-1, false) || cg_rule(-1, true))
+		bfail("cannot set the budgets of %s", CGP);
 	note("spawn the collector and a process of each uid");
 	coll = spawn(-1);
 	for (int u = 0; u < NUIDS && !failed(); u++)
@@ -1101,7 +1245,8 @@ static int driver(void)
 			check_all();
 	}
 	say("budget: %llu steps in %.1f s: pin %llu, unpin %llu, stats %llu, open %llu, "
-	    "close %llu, send %llu, fork/spawn %llu, clone %llu, exec %llu, exit %llu; "
+	    "close %llu, send %llu, fork/spawn %llu, clone %llu, exec %llu, exit %llu, "
+	    "cgroup move %llu, budget change %llu; ENOMEM from a cgroup budget %llu, "
 	    "ENOMEM %llu, EPERM %llu (%llu on a gone address space); fdinfo of a gone address space seen %llu times in "
 	    "workers, %llu in the collector; max VmPin of a uid %llu pages of %d, "
 	    "max pinned %llu of %d", (unsigned long long)step, now_s() - t0,
@@ -1110,6 +1255,8 @@ static int driver(void)
 	    (unsigned long long)ops[B_CLOSE], (unsigned long long)ops[B_SEND],
 	    (unsigned long long)ops[B_FORK], (unsigned long long)ops[B_CLONE],
 	    (unsigned long long)ops[B_EXEC], (unsigned long long)ops[B_EXIT],
+	    (unsigned long long)ops[B_MOVE], (unsigned long long)ops[B_RULE],
+	    (unsigned long long)enomem_cg,
 	    (unsigned long long)enomem, (unsigned long long)eperm,
 	    (unsigned long long)eperm_gone,
 	    (unsigned long long)gone_seen[0], (unsigned long long)gone_seen[1],
@@ -1118,8 +1265,10 @@ static int driver(void)
 	/* A long enough run that never met the budget or a gone address space
 	 * proved nothing. */
 	if (!failed() && step >= 1000 &&
-	    (!enomem || !eperm_gone || !gone_seen[0] || !gone_seen[1]))
-		bfail("a run of %llu steps never saw ENOMEM, EPERM from a gone address "
+	    (!enomem || !enomem_cg || !eperm_gone || !gone_seen[0] ||
+	     !gone_seen[1]))
+		bfail("a run of %llu steps never saw ENOMEM (of a uid's and of a "
+		      "cgroup's budget), EPERM from a gone address "
 		      "space, or one in fdinfo of a worker and of the collector",
 		      (unsigned long long)step);
 	end_all();
@@ -1136,11 +1285,24 @@ static int driver(void)
 			      (long long)held_before, sysfs_stat("pins"),
 			      sysfs_stat("containers"));
 	}
+	/* The uid's budget alone, now. */
+	if (!failed() && (cg_rule(-1, false) || cg_rule(-1, true)))
+		bfail("cannot lift the budgets of %s", CGP);
+	cg_each = cg_own = -1;
 	if (!failed())
 		full_budget();
 	end_all();
 	if (!failed())
 		check_all();
+	kv_write_file(CGCTL "/unset", "/mpf");
+	kv_write_file(CGCTL "/unset", "/mpf each-child");
+	for (int g = NCG - 1; g >= -1; g--) {
+		char path[96];
+
+		cg_path(g, path, sizeof(path));
+		if (rmdir(path) && !failed())
+			bfail("rmdir %s: %s", path, strerror(errno));
+	}
 	held = pins_held(&a, &rel);
 	if (!failed())
 		say("budget: with every process gone: pins held %lld (acquired %llu, "
