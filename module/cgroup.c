@@ -344,49 +344,59 @@ static struct mempin_cg *mempin_cg_alloc(struct cgroup *cgrp, char *pathbuf)
 }
 
 /*
- * The node of @cgrp, with a reference, made with any missing ancestors'
- * first, top down (iteratively: a hierarchy may be deep).  Each new node
- * takes over the reference to its parent.  Under mempin_cg_mutex.
+ * The node of @cgrp, with a reference, made with any missing ancestors'.
+ * One walk up (a hierarchy may be deep): the new nodes are linked child to
+ * parent as they are made, each taking over the reference to its parent,
+ * and hashed once all exist.  Under mempin_cg_mutex.
  */
 static struct mempin_cg *mempin_cg_make_locked(struct cgroup *cgrp)
 {
-	struct mempin_cg *cg, *parent = NULL;
-	struct cgroup *c, *top;
+	struct mempin_cg *first = NULL, *child = NULL, *cg = NULL;
+	struct cgroup *c;
 	char *pathbuf;
 	int ret = 0;
 
 	cg = mempin_cg_find_locked(cgrp);
 	if (cg)
 		return cg;
-	for (c = cgroup_parent(cgrp); c && !parent; c = cgroup_parent(c))
-		parent = mempin_cg_find_locked(c);
 	pathbuf = kmalloc(PATH_MAX, GFP_KERNEL);
-	if (!pathbuf) {
-		mempin_cg_put_locked(parent);
+	if (!pathbuf)
+		return ERR_PTR(-ENOMEM);
+	for (c = cgrp; c; c = cgroup_parent(c)) {
+		cg = c == cgrp ? NULL : mempin_cg_find_locked(c);
+		if (!cg)
+			cg = mempin_cg_alloc(c, pathbuf);
+		if (!cg)
+			break;
+		if (child)
+			child->parent = cg;
+		else
+			first = cg;
+		if (!hlist_unhashed(&cg->hnode))
+			break;		/* an existing node: its reference */
+		child = cg;
+	}
+	kfree(pathbuf);
+	if (!cg) {
+		/* Out of memory: free what was made, nothing else holds it. */
+		while (first) {
+			cg = first;
+			first = cg->parent;
+			cgroup_put(cg->cgrp);
+			kfree(cg);
+		}
 		return ERR_PTR(-ENOMEM);
 	}
-	do {
-		c = parent ? parent->cgrp : NULL;
-		for (top = cgrp; cgroup_parent(top) != c;
-		     top = cgroup_parent(top))
-			;
-		cg = mempin_cg_alloc(top, pathbuf);
-		if (!cg) {
-			ret = -ENOMEM;
-			break;
-		}
-		cg->parent = parent;
-		hash_add_rcu(mempin_cgs, &cg->hnode, (unsigned long)top);
-		parent = cg;
-		/* A budget from the parent's each-child rule, and its dir. */
+	for (cg = first; cg && hlist_unhashed(&cg->hnode); cg = cg->parent)
+		hash_add_rcu(mempin_cgs, &cg->hnode, (unsigned long)cg->cgrp);
+	/* Budgets from the parents' each-child rules, and directories. */
+	for (cg = first; cg != child->parent && !ret; cg = cg->parent)
 		ret = mempin_cg_sync(cg);
-	} while (!ret && top != cgrp);
-	kfree(pathbuf);
 	if (ret) {
-		mempin_cg_put_locked(parent);
+		mempin_cg_put_locked(first);
 		return ERR_PTR(ret);
 	}
-	return cg;
+	return first;
 }
 
 /*

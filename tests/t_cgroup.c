@@ -623,6 +623,31 @@ static void unprivileged_writer(struct chan *ch, void *arg)
 	CREQ_EQ(ch, ctl_write("unset", "/mpt"), -EACCES);
 }
 
+#define DEPTH	100
+
+/* A budget binds pins made a hundred levels below it. */
+START_TEST(deep_hierarchy)
+{
+	char path[DEPTH * 2 + 64];
+	size_t len;
+	struct job j = { path, 8, 0, 1, 0, 0, 0 };
+	struct child c;
+
+	len = (size_t)snprintf(path, sizeof(path), T);
+	for (int i = 0; i < DEPTH; i++) {
+		len += (size_t)snprintf(path + len, sizeof(path) - len, "/d");
+		cg_mk(path);
+	}
+	ck_assert_int_eq(rule_set("/mpt/d %zu", 8 * PG), 0);
+	job_start(&c, &j);
+	ck_assert_int_eq(kv_vmpin_kb(c.pid), 8 * PG / 1024);
+	ck_assert_int_eq(node_read(T "/d", "usage"), 8 * PG);
+	ck_assert_int_eq(node_read(T "/d", "refused"), 1);
+	job_end(&c);
+	ck_assert_int_eq(node_read(T "/d", "usage"), 0);
+}
+END_TEST
+
 /* Only root sets rules, and only root reads the budgets. */
 START_TEST(root_only)
 {
@@ -704,6 +729,7 @@ Suite *cgroup_suite(void)
 	tcase_add_test(tc, root_is_bounded);
 	tcase_add_test(tc, sibling_storm_never_overshoots);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, deep_hierarchy);
 	tcase_add_test(tc, root_only);
 	tcase_add_test(tc, rule_count_bounded);
 	tcase_add_test(tc, refused_event_names_cgroup);
