@@ -43,6 +43,8 @@
 
 #include "internal.h"
 
+#if MEMPIN_HAVE_CGROUP_BUDGETS
+
 /* Rules (own and each-child together) root may set. */
 #define MEMPIN_CG_MAX_RULES	1024
 
@@ -763,3 +765,50 @@ again:
 	sysfs_remove_group(mempin_cg_kobj, &mempin_cg_ctl_group);
 	kobject_put(mempin_cg_kobj);
 }
+
+#else	/* No cgroups: no budgets, and MEMPIN_IOC_INFO says so. */
+
+struct mempin_cg *mempin_cg_current(struct mempin_cg *hint)
+{
+	return NULL;
+}
+
+struct mempin_cg *mempin_cg_charge(struct mempin_cg *cg, unsigned long pages,
+				   bool *lifts_rlimit)
+{
+	*lifts_rlimit = false;
+	return NULL;
+}
+
+void mempin_cg_uncharge(struct mempin_cg *cg, unsigned long pages)
+{
+}
+
+void mempin_cg_get(struct mempin_cg *cg)
+{
+}
+
+void mempin_cg_put(struct mempin_cg *cg)
+{
+}
+
+u64 mempin_cg_id(struct mempin_cg *cg)
+{
+	return 0;
+}
+
+const char *mempin_cg_path(struct mempin_cg *cg)
+{
+	return "-";
+}
+
+int mempin_cg_init(struct kobject *dev_kobj)
+{
+	return 0;
+}
+
+void mempin_cg_exit(void)
+{
+}
+
+#endif
