@@ -9,6 +9,7 @@
  *   load, unload    through libkmod
  *   cap [SIZE]      the administrator cap (module parameter)
  *   doctor [SIZE]   why the current user could not open /dev/mempin or pin
+ *   cgroup ...      pin budgets of cgroups: set, unset, list, apply
  *
  * Human output by default, --json for programs (ps and pins: libsmartcols'
  * JSON, --raw and the other options of lsblk's tables).  Everything it reads is
@@ -28,6 +29,7 @@
 #include <libkmod.h>
 
 #include "mempinctl.h"
+#include "cgrule.h"
 
 static void __attribute__((noreturn)) usage(void)
 {
@@ -46,12 +48,23 @@ static void __attribute__((noreturn)) usage(void)
 	       " unload            unload the module (only when no container is open)\n"
 	       " cap [<size>]      show or set the system-wide cap on pinned pages\n"
 	       " reset-high-water  start the high-water mark of pinned pages again\n"
+	       " cgroup set <path> <size> [--each-child] [--rlimit]\n"
+	       "                   set the pin budget of a cgroup v2 cgroup (<size>: or max)\n"
+	       " cgroup unset <path> [--each-child]\n"
+	       "                   remove it\n"
+	       " cgroup list       cgroups with a budget: limit, usage, high-water, refusals\n"
+	       " cgroup apply [<file>]\n"
+	       "                   set the budgets of <file> (default %s)\n"
 	       "\n"
 	       "Options:\n"
 	       " -J, -j, --json          use JSON output format\n"
 	       " -v, --verbose           print libkmod's messages\n"
 	       "\n"
-	       "Options of ps and pins:\n"
+	       "Options of cgroup set and unset:\n"
+	       "     --each-child        the rule for each child cgroup of <path>\n"
+	       "     --rlimit            set: the budget stands in for RLIMIT_MEMLOCK\n"
+	       "\n"
+	       "Options of ps, pins and cgroup list:\n"
 	       " -b, --bytes             print sizes in bytes rather than in human units\n"
 	       " -n, --noheadings        don't print headings\n"
 	       " -o, --output <list>     output columns (+<list> adds to the defaults)\n"
@@ -69,7 +82,7 @@ static void __attribute__((noreturn)) usage(void)
 	       "Exit status: 0 done (doctor: all fine), 1 failed (doctor: a problem),\n"
 	       "2 usage, 3 the module is not loaded.\n"
 	       "\n"
-	       "For more details see mempinctl(8).\n", DEFAULT_DEVICE);
+	       "For more details see mempinctl(8).\n", DEFAULT_DEVICE, CG_CONF_DEFAULT);
 	exit(EXIT_OK);
 }
 
@@ -87,12 +100,16 @@ static void kmod_log(void *data, int priority, const char *file, int line,
 	vfprintf(stderr, format, args);
 }
 
-/* The commands: name, what they accept after the name, the function. */
-enum { ARG_NONE, ARG_OPTIONAL };
+/*
+ * The commands: name, what they accept after the name, the function (fnv
+ * for those with subcommands: all that follows the name).
+ */
+enum { ARG_NONE, ARG_OPTIONAL, ARG_SUBCOMMAND };
 struct command {
 	const char *name;
 	int arg;
 	int (*fn)(const struct ctl *c, const char *arg);
+	int (*fnv)(const struct ctl *c, int argc, char *const *argv);
 };
 
 static int run_status(const struct ctl *c, const char *arg)
@@ -129,14 +146,15 @@ static int run_reset_high_water(const struct ctl *c, const char *arg)
 }
 
 static const struct command commands[] = {
-	{ "status", ARG_NONE, run_status },
-	{ "ps", ARG_NONE, run_ps },
-	{ "pins", ARG_NONE, run_pins },
-	{ "doctor", ARG_OPTIONAL, cmd_doctor },
-	{ "load", ARG_OPTIONAL, cmd_load },
-	{ "unload", ARG_NONE, run_unload },
-	{ "cap", ARG_OPTIONAL, cmd_cap },
-	{ "reset-high-water", ARG_NONE, run_reset_high_water },
+	{ "status", ARG_NONE, run_status, NULL },
+	{ "ps", ARG_NONE, run_ps, NULL },
+	{ "pins", ARG_NONE, run_pins, NULL },
+	{ "doctor", ARG_OPTIONAL, cmd_doctor, NULL },
+	{ "load", ARG_OPTIONAL, cmd_load, NULL },
+	{ "unload", ARG_NONE, run_unload, NULL },
+	{ "cap", ARG_OPTIONAL, cmd_cap, NULL },
+	{ "reset-high-water", ARG_NONE, run_reset_high_water, NULL },
+	{ "cgroup", ARG_SUBCOMMAND, NULL, cmd_cgroup },
 };
 
 static const struct command *command_find(const char *name)
@@ -151,9 +169,10 @@ static const struct command *command_find(const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_OUTPUT_ALL = CHAR_MAX + 1, OPT_LIST_COLUMNS };
+	enum { OPT_OUTPUT_ALL = CHAR_MAX + 1, OPT_LIST_COLUMNS, OPT_EACH_CHILD, OPT_RLIMIT };
 	static const struct option longopts[] = {
 		{ "bytes", no_argument, NULL, 'b' },
+		{ "each-child", no_argument, NULL, OPT_EACH_CHILD },
 		{ "json", no_argument, NULL, 'J' },
 		{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
 		{ "noheadings", no_argument, NULL, 'n' },
@@ -161,6 +180,7 @@ int main(int argc, char **argv)
 		{ "output-all", no_argument, NULL, OPT_OUTPUT_ALL },
 		{ "pins", no_argument, NULL, 'p' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "rlimit", no_argument, NULL, OPT_RLIMIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -168,7 +188,7 @@ int main(int argc, char **argv)
 	};
 	const struct command *cmd;
 	struct ctl c = { 0 };
-	const char *arg, *table_opt = NULL;
+	const char *arg, *table_opt = NULL, *cgroup_opt = NULL;
 	long page;
 	int opt, ret;
 
@@ -208,6 +228,14 @@ int main(int argc, char **argv)
 			c.raw = true;
 			table_opt = "--raw";
 			break;
+		case OPT_EACH_CHILD:
+			c.each_child = true;
+			cgroup_opt = "--each-child";
+			break;
+		case OPT_RLIMIT:
+			c.rlimit = true;
+			cgroup_opt = "--rlimit";
+			break;
 		case 'v':
 			c.verbose = true;
 			break;
@@ -228,10 +256,14 @@ int main(int argc, char **argv)
 	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (arg && cmd->arg == ARG_NONE)
 		usage_error("%s takes no argument", cmd->name);
-	if (optind + 2 < argc)
+	if (optind + 2 < argc && cmd->arg != ARG_SUBCOMMAND)
 		usage_error("%s: too many arguments", cmd->name);
-	if (table_opt && cmd->fn != run_ps && cmd->fn != run_pins)
-		usage_error("%s is an option of ps and pins", table_opt);
+	/* cgroup checks its own (table options with list only). */
+	if (table_opt && cmd->fn != run_ps && cmd->fn != run_pins && !cmd->fnv)
+		usage_error("%s is an option of ps and pins, and of cgroup list", table_opt);
+	if (cgroup_opt && !cmd->fnv)
+		usage_error("%s is an option of cgroup set and unset", cgroup_opt);
+	c.table_opt = table_opt;
 	if (c.output && c.output_all)
 		usage_error("--output and --output-all are mutually exclusive");
 	if (c.raw && c.json)
@@ -248,7 +280,10 @@ int main(int argc, char **argv)
 		errx(EXIT_FAIL, "libkmod: cannot initialise");
 	kmod_set_log_fn(c.kmod, kmod_log, &c);
 
-	ret = cmd->fn(&c, arg);
+	if (cmd->fnv)
+		ret = cmd->fnv(&c, argc - optind - 1, argv + optind + 1);
+	else
+		ret = cmd->fn(&c, arg);
 	kmod_unref(c.kmod);
 	if (fflush(stdout) || ferror(stdout)) {
 		warn("writing the output");

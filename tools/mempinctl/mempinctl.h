@@ -9,9 +9,12 @@
  *   table.c     their tables, through libsmartcols (table.h)
  *   module.c    load, unload, cap, reset-high-water
  *   doctor.c    doctor
+ *   cgroup.c    cgroup set, unset, list, apply (cgroup budgets)
+ *   cgrule.c    their text: sizes, paths, mountinfo, the config file (cgrule.h)
  *   json.c      the JSON writer (json.h)
  *   util.c      files, numbers, sizes, names (util.h)
- *   unit-tests.c  host-side tests of json.c and util.c (make -C tools check)
+ *   unit-tests.c  host-side tests of json.c, util.c and cgrule.c
+ *                 (make -C tools check)
  */
 #ifndef MEMPINCTL_H
 #define MEMPINCTL_H
@@ -64,6 +67,10 @@ struct ctl {
 	bool raw;
 	bool bytes;
 	bool list_columns;
+	const char *table_opt;	/* the last table option given, for errors */
+	/* cgroup set and unset. */
+	bool each_child;	/* --each-child */
+	bool rlimit;		/* --rlimit */
 };
 
 /* The module: loaded (sysfs, through libkmod) and installed (lookup). */
@@ -90,7 +97,7 @@ struct devinfo {
 enum {
 	ST_CONTAINERS, ST_PINS, ST_PAGES, ST_PAGES_MAX, ST_CHARGED,
 	ST_REF_RLIMIT, ST_REF_CAP, ST_REF_MAPPING, ST_REF_LIMIT, ST_REF_GUP,
-	ST_REF_CGROUP,
+	ST_REF_CGROUP,		/* modules with cgroup budgets only */
 	ST_NR
 };
 
@@ -120,5 +127,7 @@ int cmd_unload(const struct ctl *c);
 int cmd_cap(const struct ctl *c, const char *size);
 int cmd_reset_high_water(const struct ctl *c);
 int cmd_doctor(const struct ctl *c, const char *size);
+/* argv: the subcommand and its arguments. */
+int cmd_cgroup(const struct ctl *c, int argc, char *const *argv);
 
 #endif
