@@ -184,8 +184,12 @@ static void status_human(const struct ctl *c, const struct modinfo *m,
 	       !strcmp(mode, "process") ? "process (charge_mode process)" :
 	       "user (charge_mode user), shared with io_uring");
 	printf("  refused     rlimit %" PRIu64 ", cap %" PRIu64 ", mapping %" PRIu64
-	       ", limit %" PRIu64 ", gup %" PRIu64 "\n", v[ST_REF_RLIMIT],
+	       ", limit %" PRIu64 ", gup %" PRIu64, v[ST_REF_RLIMIT],
 	       v[ST_REF_CAP], v[ST_REF_MAPPING], v[ST_REF_LIMIT], v[ST_REF_GUP]);
+	/* Modules with cgroup budgets only. */
+	if (k->have[ST_REF_CGROUP])
+		printf(", cgroup %" PRIu64, v[ST_REF_CGROUP]);
+	printf("\n");
 }
 
 int cmd_status(const struct ctl *c)
