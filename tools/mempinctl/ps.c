@@ -35,6 +35,7 @@ struct cfd {
 	char charge_mode[16];		/* mempin-charge-mode: user, process */
 	long charged_uid;		/* mempin-charged-uid, -1 if not shown */
 	char aspace[16];		/* mempin-address-space: live, gone */
+	char *cgroup;			/* mempin-cgroup (malloc), NULL if not shown */
 	struct pin *pin;
 	size_t npin;
 	size_t container;		/* index of the first cfd of its container */
@@ -59,10 +60,16 @@ struct psdata {
 	unsigned int unreadable;	/* processes whose fds we may not see */
 };
 
-/* Parses /proc/PID/fdinfo/FD; false if it shows no mempin container. */
+/*
+ * Parses /proc/PID/fdinfo/FD; false if it shows no mempin container.  Whole
+ * lines, however long: a cgroup path may be 4095 bytes, and a piece of one
+ * must never be read as a line of its own (a cgroup named to look like
+ * "mempin-pins:\t0").
+ */
 static bool fdinfo_read(struct cfd *f)
 {
-	char path[64], line[256];
+	char path[64], *line = NULL;
+	size_t cap = 0;
 	bool mine = false;
 	FILE *in;
 
@@ -70,7 +77,7 @@ static bool fdinfo_read(struct cfd *f)
 	in = fopen(path, "re");
 	if (!in)
 		return false;
-	while (fgets(line, sizeof(line), in)) {
+	while (getline(&line, &cap, in) > 0) {
 		char *v = strchr(line, ':');
 		uint64_t h;
 		struct pin p;
@@ -100,6 +107,13 @@ static bool fdinfo_read(struct cfd *f)
 			sscanf(v, "%15s", f->aspace);
 		} else if (!strcmp(line, "mempin-pins-unlisted")) {
 			f->unlisted = strtoull(v, NULL, 10);
+		} else if (!strcmp(line, "mempin-cgroup")) {
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = 0;
+			free(f->cgroup);
+			f->cgroup = strdup(v);
+			if (!f->cgroup)
+				errx(EXIT_FAIL, "out of memory");
 		} else if (sscanf(line, "mempin-pin-%" SCNu64, &h) == 1 &&
 			   sscanf(v, " 0x%" SCNx64 " %" SCNu64 " %" SCNu64 " %3s",
 				  &p.addr, &p.len, &p.pages, mode) == 4) {
@@ -109,6 +123,7 @@ static bool fdinfo_read(struct cfd *f)
 			f->pin[f->npin++] = p;
 		}
 	}
+	free(line);
 	fclose(in);
 	return mine;
 }
@@ -195,6 +210,7 @@ static void ps_scan_pid(struct psdata *ps, pid_t pid, dev_t dev)
 		    fstatat(dirfd(dir), e->d_name, &st, 0) || !S_ISCHR(st.st_mode) ||
 		    st.st_rdev != dev) {
 			free(f.pin);
+			free(f.cgroup);
 			continue;
 		}
 		ps->fd = xrealloc(ps->fd, ps->nfd + 1, sizeof(*ps->fd));
@@ -291,15 +307,17 @@ static void ps_free(struct psdata *ps)
 {
 	size_t i;
 
-	for (i = 0; i < ps->nfd; i++)
+	for (i = 0; i < ps->nfd; i++) {
 		free(ps->fd[i].pin);
+		free(ps->fd[i].cgroup);
+	}
 	free(ps->fd);
 	free(ps->proc);
 }
 
 /* ps: one row a process. */
 enum { PS_PID, PS_USER, PS_UID, PS_CONTAINERS, PS_SHARED, PS_PINS, PS_PAGES,
-	PS_CHARGED, PS_VMPIN, PS_COMMAND };
+	PS_CHARGED, PS_VMPIN, PS_CGROUP, PS_COMMAND };
 
 static const struct colinfo ps_cols[] = {
 	[PS_PID] = { "PID", 5, SCOLS_FL_RIGHT, CT_NUMBER, "process ID" },
@@ -315,6 +333,8 @@ static const struct colinfo ps_cols[] = {
 			 "memory charged to RLIMIT_MEMLOCK for them" },
 	[PS_VMPIN] = { "VMPIN", 0, SCOLS_FL_RIGHT, CT_SIZE,
 		       "VmPin of /proc/PID/status (the kernel's pinned_vm)" },
+	[PS_CGROUP] = { "CGROUP", 0, SCOLS_FL_TRUNC, CT_STRING,
+			"cgroups its containers charge (their latest pin's), comma-separated" },
 	[PS_COMMAND] = { "COMMAND", 0, SCOLS_FL_TRUNC, CT_STRING, "command line" },
 };
 
@@ -326,7 +346,7 @@ static const struct tabledef ps_table = {
 /* pins: one row a pin. */
 enum { PN_PID, PN_USER, PN_COMMAND, PN_FD, PN_ID, PN_OWNER, PN_SHARED,
 	PN_HANDLE, PN_ADDR, PN_LEN, PN_PAGES, PN_MODE, PN_CHARGE_MODE,
-	PN_CHARGE_UID, PN_ASPACE };
+	PN_CHARGE_UID, PN_ASPACE, PN_CGROUP };
 
 static const struct colinfo pin_cols[] = {
 	[PN_PID] = { "PID", 5, SCOLS_FL_RIGHT, CT_NUMBER, "process holding the container" },
@@ -350,12 +370,45 @@ static const struct colinfo pin_cols[] = {
 			    "user ID charged for the container's pins" },
 	[PN_ASPACE] = { "ASPACE", 0, 0, CT_STRING,
 			"the container's address space: live or gone" },
+	[PN_CGROUP] = { "CGROUP", 0, SCOLS_FL_TRUNC, CT_STRING,
+			"cgroup the container's latest pin was charged to (before any: "
+			"its opener's)" },
 };
 
 static const struct tabledef pin_table = {
 	"pins", pin_cols, sizeof(pin_cols) / sizeof(pin_cols[0]),
 	"PID,FD,ID,HANDLE,ADDR,LEN,PAGES,MODE",
 };
+
+/*
+ * The cgroups of a process's containers, each once, comma-separated; empty
+ * (JSON: null) if the module shows none (before cgroup budgets).
+ */
+static void ps_cgroups(struct table *t, struct libscols_line *ln, size_t k,
+		       const struct psdata *ps, const struct proc *p)
+{
+	char *buf = NULL;
+	size_t len = 0, i, j;
+	FILE *out = open_memstream(&buf, &len);
+
+	if (!out)
+		errx(EXIT_FAIL, "out of memory");
+	for (i = p->first; i < p->first + p->n; i++) {
+		const char *cg = ps->fd[i].cgroup;
+		bool seen = false;
+
+		if (!cg || !*cg)
+			continue;
+		for (j = p->first; j < i && !seen; j++)
+			seen = ps->fd[j].cgroup && !strcmp(ps->fd[j].cgroup, cg);
+		if (!seen)
+			fprintf(out, "%s%s", ftell(out) ? "," : "", cg);
+	}
+	if (fclose(out) || !buf)
+		errx(EXIT_FAIL, "out of memory");
+	table_str(t, ln, k, buf);
+	free(buf);
+}
 
 static void ps_rows(struct table *t, const struct psdata *ps)
 {
@@ -395,6 +448,9 @@ static void ps_rows(struct table *t, const struct psdata *ps)
 			case PS_VMPIN:
 				table_size(t, ln, k, p->vmpin_kb < 0 ? 0 :
 					   (uint64_t)p->vmpin_kb * 1024);
+				break;
+			case PS_CGROUP:
+				ps_cgroups(t, ln, k, ps, p);
 				break;
 			case PS_COMMAND:
 				table_str(t, ln, k, p->cmd);
@@ -458,6 +514,9 @@ static void pin_row(struct table *t, const struct proc *p, const struct cfd *f,
 			break;
 		case PN_ASPACE:
 			table_str(t, ln, k, f->aspace);
+			break;
+		case PN_CGROUP:
+			table_str(t, ln, k, f->cgroup ? f->cgroup : "");
 			break;
 		}
 	}
