@@ -58,7 +58,8 @@ clean:
 		module/compat_probed.h module/.*.d
 	rm -rf build debian/.debhelper debian/tmp debian/files debian/*.substvars \
 		debian/*.debhelper debian/*.debhelper.log debian/debhelper-build-stamp \
-		debian/mempin-dkms debian/mempin-tools debian/libmempin1 debian/libmempin-dev
+		debian/mempin-dkms debian/mempin-tools debian/libmempin1 debian/libmempin-dev \
+		debian/mempin-dkms.mempin-cgroup-budgets.service
 
 lint:
 	bash tests/lint/run.sh
@@ -76,22 +77,29 @@ MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || \
 	$(CC) -print-multiarch 2>/dev/null)
 LIBDIR ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/mempin
 # Where udev and systemd-sysusers look, whatever PREFIX is (not $(PREFIX)/etc,
 # not /etc: that belongs to the administrator).  DKMS wants /usr/src.
 UDEVRULESDIR ?= /usr/lib/udev/rules.d
 SYSUSERSDIR ?= /usr/lib/sysusers.d
+# mempin-cgroup-budgets.service, which udev starts (60-mempin.rules).  Empty:
+# not installed (debian/rules: dh_installsystemd installs it).
+SYSTEMDUNITDIR ?= /usr/lib/systemd/system
+CGUNIT = mempin-cgroup-budgets.service
 DKMSSRCDIR = /usr/src/mempin-$(MEMPIN_VERSION)
 # The DKMS source: dkms.conf, module/ without build products, uapi/.
 DKMS_FILES = $(filter-out module/compat_probed.h module/%.mod.c, \
 	$(wildcard module/Kbuild module/Makefile module/*.[ch] \
 	module/probes/*.[ch] module/probes/*.sh uapi/linux/*.h))
 EXAMPLES = modules-load.d modprobe.d limits.d
+# And examples/mempin/cgroup-budgets.conf, for /etc/mempin/ (mempinctl cgroup apply).
+CGEXAMPLE = $(DOCDIR)/examples/mempin/cgroup-budgets.conf
 DEB_OUT ?= $(CURDIR)/build/deb
 LINTIAN ?= lintian
 INSTALL_DIRS = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" LIBDIR="$(LIBDIR)" \
-	INCLUDEDIR="$(INCLUDEDIR)" MANDIR="$(MANDIR)"
+	INCLUDEDIR="$(INCLUDEDIR)" MANDIR="$(MANDIR)" BINDIR="$(BINDIR)"
 
 .PHONY: install install-files install-system install-preflight uninstall \
 	deb check-install
@@ -129,6 +137,11 @@ install-files: lib
 	for d in $(EXAMPLES); do \
 		install -D -m 0644 udev/$${d%.d}.conf "$(DESTDIR)$(DOCDIR)/examples/$$d/mempin.conf" || exit; \
 	done
+	install -D -m 0644 udev/cgroup-budgets.conf "$(DESTDIR)$(CGEXAMPLE)"
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then \
+		install -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && \
+		sed 's|@BINDIR@|$(BINDIR)|g' udev/$(CGUNIT).in >"$(DESTDIR)$(SYSTEMDUNITDIR)/$(CGUNIT)" && \
+		chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/$(CGUNIT)"; fi
 	rm -rf "$(DESTDIR)$(DKMSSRCDIR)"
 	for f in $(DKMS_FILES); do \
 		case $$f in *.sh) m=0755;; *) m=0644;; esac; \
@@ -167,6 +180,8 @@ install-system:
 			"but not built.  Install the headers (Debian: sudo apt install" \
 			"linux-headers-$$kver); DKMS then builds it by itself."; \
 	fi; \
+	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then \
+		systemctl daemon-reload; fi; \
 	if [ -S /run/udev/control ] && command -v udevadm >/dev/null; then \
 		udevadm control --reload; \
 		[ ! -e /sys/class/misc/mempin ] || \
@@ -205,8 +220,11 @@ endif
 	$(MAKE) -C man uninstall $(INSTALL_DIRS)
 	if grep -q '^uninstall:' tools/Makefile; then $(MAKE) -C tools uninstall $(INSTALL_DIRS); fi
 	rm -f "$(DESTDIR)$(UDEVRULESDIR)/60-mempin.rules" "$(DESTDIR)$(SYSUSERSDIR)/mempin.conf"
+	if [ -n "$(SYSTEMDUNITDIR)" ]; then rm -f "$(DESTDIR)$(SYSTEMDUNITDIR)/$(CGUNIT)"; fi
 	for d in $(EXAMPLES); do rm -f "$(DESTDIR)$(DOCDIR)/examples/$$d/mempin.conf"; \
 		rmdir "$(DESTDIR)$(DOCDIR)/examples/$$d" 2>/dev/null || true; done
+	rm -f "$(DESTDIR)$(CGEXAMPLE)"
+	rmdir "$(DESTDIR)$(patsubst %/,%,$(dir $(CGEXAMPLE)))" 2>/dev/null || true
 	@# Directories make install created, once empty (never $(PREFIX)/lib itself).
 	-@cd "$(DESTDIR)/" && for d in $(DOCDIR)/examples $(DOCDIR) $(dir $(DOCDIR)) \
 		$(LIBDIR)/pkgconfig $(filter-out $(PREFIX)/lib,$(LIBDIR)) \
@@ -215,6 +233,7 @@ endif
 		[ ! -d ".$$d" ] || rmdir ".$$d" 2>/dev/null || true; done
 ifeq ($(DESTDIR),)
 	@ldconfig
+	@if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then systemctl daemon-reload; fi
 	@if [ -S /run/udev/control ] && command -v udevadm >/dev/null; then udevadm control --reload; fi
 	@! getent group mempin >/dev/null || echo "group mempin kept (groupdel mempin removes it)"
 endif
