@@ -4,7 +4,8 @@
  * --json in every state (loaded, ps, no permission (uid 1001),
  * RLIMIT_MEMLOCK too low, cap reached, not loaded: unload and load again),
  * and ps against processes whose names are hostile (invalid UTF-8, control
- * characters, quotes, longer than ps reads).  Every JSON output must also
+ * characters, quotes, longer than ps reads); cgroup set, unset, list and
+ * apply against pods made under /sys/fs/cgroup/mpctl (issue 13).  Every JSON output must also
  * pass jansson, a strict parser: well-formed UTF-8 only, no malformed
  * escapes, no duplicate keys.  Runs after the observe suite, before rmmod.
  *
@@ -495,11 +496,12 @@ START_TEST(ctl_list_columns)
 {
 	static const char *const ps_names[] = {
 		"PID", "USER", "UID", "CONTAINERS", "SHARED", "PINS", "PAGES",
-		"CHARGED", "VMPIN", "COMMAND",
+		"CHARGED", "VMPIN", "CGROUP", "COMMAND",
 	};
 	static const char *const pin_names[] = {
 		"PID", "FD", "ID", "HANDLE", "ADDR", "LEN", "PAGES", "MODE",
 		"CHARGE-MODE", "CHARGE-UID", "ASPACE", "OWNER", "SHARED", "COMMAND",
+		"CGROUP",
 	};
 	const json_t *cols, *col;
 	struct ctl_out *o;
@@ -560,6 +562,293 @@ START_TEST(ctl_list_columns)
 	o = CTL("ps", "-r", "-J");
 	ASSERT_EXIT(o, 2);
 	ctl_free(o);
+}
+END_TEST
+
+/* ------------------------------------------------------ cgroup budgets */
+
+#define CGROOT	"/sys/fs/cgroup"
+#define CGT	CGROOT "/mpctl"		/* the lead's t_cgroup.c uses /mpt */
+#define CGPODS	CGT "/pods"
+
+static bool cg_feature(void)
+{
+	struct mempin_info_arg in;
+	int fd = xmp_open();
+
+	xinfo(fd, &in);
+	xclose(fd);
+	return in.features & MEMPIN_FEATURE_CGROUP_BUDGETS;
+}
+
+/* A pod's process: enter the cgroup, pin pages, then one page more (want:
+ * 0 or -errno), hold until told. */
+struct cg_kid {
+	const char *cg;
+	size_t pages;
+	int more;
+};
+
+static void child_cg(struct chan *ch, void *arg)
+{
+	const struct cg_kid *k = arg;
+	char *mem = mmap(NULL, (k->pages + 1) * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	char procs[256];
+	int fd;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", k->cg);
+	CREQ_EQ(ch, kv_write_file(procs, "0"), 0);
+	fd = mp_open();
+	CREQ(ch, mem != MAP_FAILED && fd >= 0);
+	CREQ_EQ(ch, mp_pin(fd, mem, k->pages * PG, 0, NULL, NULL), 0);
+	CREQ_EQ(ch, mp_pin(fd, mem + k->pages * PG, PG, 0, NULL, NULL), k->more);
+	ch_sync(ch);
+}
+
+/* The row of cgroup path in cgroup list -J, or NULL. */
+static const json_t *cg_row(const json_t *root, const char *path)
+{
+	const json_t *rows = JV(root, "cgroups"), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+		if (!strcmp(jstr(row, "path"), path))
+			return row;
+	return NULL;
+}
+
+static void cg_cleanup(void)
+{
+	static const char *const dirs[] = {
+		CGPODS "/pod1", CGPODS "/pod2", CGPODS "/pod3", CGPODS, CGT "/later", CGT,
+	};
+	size_t i;
+
+	kv_write_file("/sys/class/misc/mempin/cgroup/unset", "/mpctl/pods each-child");
+	kv_write_file("/sys/class/misc/mempin/cgroup/unset", "/mpctl");
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		rmdir(dirs[i]);
+}
+
+/*
+ * The Kubernetes shape of the README: an own budget on the parent, an
+ * each-child rlimit rule on pods/, three pods of which one goes past its
+ * budget; list, ps, status; bad input; apply.
+ */
+START_TEST(ctl_cgroup_budgets)
+{
+	struct cg_kid k1 = { CGPODS "/pod1", 16, -ENOMEM }, k2 = { CGPODS "/pod2", 8, 0 },
+		      k3 = { CGPODS "/pod3", 4, 0 };
+	char conf[] = "/tmp/mpctl-conf-XXXXXX", line[256], want[256];
+	const json_t *row, *r;
+	struct child c1, c2, c3;
+	struct ctl_out *o;
+	int kmsg = kv_kmsg_open(), cfd, idx;
+	struct stat st;
+	size_t i;
+
+	if (!cg_feature()) {
+		/* Said so, with the reason, and no table rows. */
+		o = CTL("-J", "cgroup", "list");
+		ASSERT_EXIT(o, 1);
+		ck_assert_msg(strstr(o->err, "has no cgroup budgets"), "%s", o->err);
+		ck_assert_uint_eq(jv_len(JV(o->json, "cgroups")), 0);
+		ctl_free(o);
+		return;
+	}
+	if (access(CGROOT "/cgroup.controllers", F_OK))
+		ck_assert_int_eq(mount("cgroup2", CGROOT, "cgroup2", 0, NULL), 0);
+	cg_cleanup();
+	ck_assert_int_eq(mkdir(CGT, 0755), 0);
+	ck_assert_int_eq(mkdir(CGPODS, 0755), 0);
+	for (i = 1; i <= 3; i++) {
+		snprintf(line, sizeof(line), CGPODS "/pod%zu", i);
+		ck_assert_int_eq(mkdir(line, 0755), 0);
+	}
+
+	/* Rules: by cgroup path, and by directory (trailing slash, //). */
+	o = CTL("cgroup", "set", "/mpctl", "1G");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(!*o->out && !*o->err, "set: %s%s", o->out, o->err);
+	ctl_free(o);
+	snprintf(line, sizeof(line), "%zu", 16 * (size_t)PG);
+	o = CTL("cgroup", "set", CGROOT "//mpctl/pods/", line, "--each-child", "--rlimit");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+
+	child_start(&c1, child_cg, &k1);
+	ck_assert_int_eq(child_await(&c1), 0);
+	child_start(&c2, child_cg, &k2);
+	ck_assert_int_eq(child_await(&c2), 0);
+	child_start(&c3, child_cg, &k3);
+	ck_assert_int_eq(child_await(&c3), 0);
+
+	o = CTL("-J", "cgroup", "list", "--output-all");
+	ASSERT_EXIT(o, 0);
+	row = cg_row(o->json, "/mpctl");
+	ck_assert_msg(row, "no /mpctl:\n%s", o->out);
+	ck_json_u64(row, "limit", 1ULL << 30);
+	ck_json_u64(row, "usage", 30 * PG);	/* 16 + 9 + 5 */
+	ck_json_u64(row, "refused", 0);
+	ck_json_str(row, "rules", "own 1073741824");
+	ck_json_bool(row, "removed", false);
+	row = cg_row(o->json, "/mpctl/pods");
+	ck_assert_msg(row, "no /mpctl/pods:\n%s", o->out);
+	ck_json_null(row, "limit");
+	ck_json_u64(row, "usage", 30 * PG);	/* 16 + 9 + 5 */
+	snprintf(want, sizeof(want), "each-child %zu rlimit", 16 * (size_t)PG);
+	ck_json_str(row, "rules", want);
+	row = cg_row(o->json, "/mpctl/pods/pod1");
+	ck_assert_msg(row, "no pod1:\n%s", o->out);
+	ck_json_u64(row, "limit", 16 * PG);
+	ck_json_u64(row, "usage", 16 * PG);
+	ck_json_u64(row, "high", 16 * PG);
+	ck_json_u64(row, "refused", 1);
+	snprintf(want, sizeof(want), "from-parent %zu rlimit", 16 * (size_t)PG);
+	ck_json_str(row, "rules", want);
+	ck_assert_int_eq(stat(CGPODS "/pod1", &st), 0);
+	ck_json_u64(row, "id", st.st_ino);		/* the directory's inode */
+	row = cg_row(o->json, "/mpctl/pods/pod2");
+	ck_assert_msg(row, "no pod2:\n%s", o->out);
+	ck_json_u64(row, "usage", 9 * PG);
+	ck_json_u64(row, "refused", 0);
+	ck_assert_msg(cg_row(o->json, "/mpctl/pods/pod3"), "no pod3:\n%s", o->out);
+	ctl_free(o);
+
+	/* The table: human sizes, max, the rules in one cell. */
+	o = CTL("cgroup", "list");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(!strncmp(o->out, "PATH ", 5) && strstr(o->out, " LIMIT USAGE HIGH REFUSED RULES\n") &&
+		      strstr(o->out, " max ") && strstr(o->out, "own 1G") &&
+		      strstr(o->out, "/mpctl/pods/pod1"), "cgroup list:\n%s", o->out);
+	if (getenv("MEMPIN_TEST_SHOW_CGROUP_LIST"))
+		printf("---- mempinctl cgroup list\n%s", o->out);
+	ctl_free(o);
+	o = CTL("cgroup", "list", "-o", "PATH,REFUSED", "-n", "-r");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, "/mpctl/pods/pod1 1\n") && strstr(o->out, "/mpctl/pods/pod2 0\n"),
+		      "cgroup list -o PATH,REFUSED -n -r:\n%s", o->out);
+	ctl_free(o);
+
+	/* ps: each pod's process in its cgroup. */
+	o = CTL("-J", "ps", "-o", "PID,CGROUP");
+	ASSERT_EXIT(o, 0);
+	row = ps_proc(o->json, c2.pid, &idx);
+	ck_json_str(row, "cgroup", "/mpctl/pods/pod2");
+	ctl_free(o);
+
+	/* status: the refusal, in JSON and text. */
+	o = CTL("-J", "status");
+	ASSERT_EXIT(o, 0);
+	r = jv_get(o->json, "stats.refused_cgroup");
+	ck_assert_msg(r && json_is_integer(r) && json_integer_value(r) >= 1,
+		      "stats.refused_cgroup:\n%s", o->out);
+	ctl_free(o);
+	o = CTL("status");
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(strstr(o->out, ", cgroup "), "status:\n%s", o->out);
+	ctl_free(o);
+
+	/* Bad input: one line each, the module never asked. */
+	o = CTL("cgroup", "set", "/mpctl/nope", "1G");
+	ASSERT_EXIT(o, 1);
+	ck_assert_str_eq(o->err, "mempinctl: /mpctl/nope: no such cgroup\n");
+	ctl_free(o);
+	o = CTL("cgroup", "set", "/tmp", "1G");
+	ASSERT_EXIT(o, 1);
+	ck_assert_str_eq(o->err, "mempinctl: /tmp: not a cgroup v2 directory\n");
+	ctl_free(o);
+	o = CTL("cgroup", "set", CGT "/cgroup.procs", "1G");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "not a cgroup directory"), "%s", o->err);
+	ctl_free(o);
+	o = CTL("cgroup", "set", "/mpctl", "4097");
+	ASSERT_EXIT(o, 2);
+	ck_assert_msg(strstr(o->err, "not a multiple of the page size"), "%s", o->err);
+	ctl_free(o);
+	o = CTL("cgroup", "set", "/mpctl/../x", "1G");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	o = CTL("cgroup", "set", "/mpctl", "16E");
+	ASSERT_EXIT(o, 2);
+	ctl_free(o);
+	o = CTL("cgroup", "unset", "/mpctl/pods/pod1", "--each-child");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "no each-child rule on it"), "%s", o->err);
+	ctl_free(o);
+	/* A cgroup v1 hierarchy. */
+	ck_assert(mkdir("/tmp/mpctl-v1", 0755) == 0 || errno == EEXIST);
+	if (mount("cgroup", "/tmp/mpctl-v1", "cgroup", 0, "none,name=mpctl") == 0) {
+		o = CTL("cgroup", "set", "/tmp/mpctl-v1", "1G");
+		ASSERT_EXIT(o, 1);
+		ck_assert_msg(strstr(o->err, "not a cgroup v2 directory"), "%s", o->err);
+		ctl_free(o);
+		umount("/tmp/mpctl-v1");
+	}
+	rmdir("/tmp/mpctl-v1");
+	/* Only root. */
+	o = CTL_AS(1001, 1001, -1, "cgroup", "set", "/mpctl", "2G");
+	ASSERT_EXIT(o, 1);
+	ck_assert_str_eq(o->err, "mempinctl: setting a cgroup budget: must be root\n");
+	ctl_free(o);
+	o = CTL_AS(1001, 1001, -1, "cgroup", "list");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "must be root"), "%s", o->err);
+	ctl_free(o);
+
+	/* apply: good, missing-cgroup and bad lines; the good ones set. */
+	cfd = mkstemp(conf);
+	ck_assert_int_ge(cfd, 0);
+	dprintf(cfd, "# budgets\n\n/mpctl 2G   # own\n/mpctl/later 1G each-child\n"
+		"/mpctl/pods 1.5G\n/mpctl/pods %zu each-child rlimit\n", 16 * (size_t)PG);
+	close(cfd);
+	o = CTL("cgroup", "apply", conf);
+	ASSERT_EXIT(o, 1);
+	snprintf(want, sizeof(want),
+		 "mempinctl: %s:4: /mpctl/later: no such cgroup (yet): rule not applied\n"
+		 "mempinctl: %s:5: invalid size '1.5G' (1G, 512M, 4096, 256p or max)\n"
+		 "mempinctl: %s: 2 of 4 rules not applied\n", conf, conf, conf);
+	ck_assert_str_eq(o->err, want);
+	ctl_free(o);
+	o = CTL("-J", "cgroup", "list");
+	ASSERT_EXIT(o, 0);
+	ck_json_u64(cg_row(o->json, "/mpctl"), "limit", 2ULL << 30);
+	ctl_free(o);
+	/* Once the cgroup exists, everything applies. */
+	ck_assert_int_eq(mkdir(CGT "/later", 0755), 0);
+	cfd = open(conf, O_WRONLY | O_TRUNC);
+	dprintf(cfd, "/mpctl 2G\n/mpctl/later 1G each-child\n");
+	close(cfd);
+	o = CTL("cgroup", "apply", conf);
+	ASSERT_EXIT(o, 0);
+	ck_assert_msg(!*o->err && !*o->out, "apply: %s%s", o->out, o->err);
+	ctl_free(o);
+	o = CTL("cgroup", "unset", "/mpctl/later", "--each-child");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	unlink(conf);
+
+	child_go(&c1);
+	child_go(&c2);
+	child_go(&c3);
+	CHILD_OK(&c1);
+	CHILD_OK(&c2);
+	CHILD_OK(&c3);
+	o = CTL("cgroup", "unset", "/mpctl/pods", "--each-child");
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	o = CTL("cgroup", "unset", CGT);
+	ASSERT_EXIT(o, 0);
+	ctl_free(o);
+	cg_cleanup();
+	if (kmsg >= 0) {
+		char first[256] = "";
+		int n = kv_kmsg_scan(kmsg, first, sizeof(first));
+
+		close(kmsg);
+		ck_assert_msg(n == 0, "%d kernel log lines, the first: %s", n, first);
+	}
 }
 END_TEST
 
@@ -883,6 +1172,14 @@ START_TEST(ctl_not_loaded_then_load)
 	o = CTL("unload");
 	ASSERT_EXIT(o, 3);
 	ctl_free(o);
+	o = CTL("-J", "cgroup", "list");
+	ASSERT_EXIT(o, 3);
+	ck_assert_msg(strstr(o->err, "mempin is not loaded"), "cgroup list: %s", o->err);
+	ck_assert_uint_eq(jv_len(JV(o->json, "cgroups")), 0);
+	ctl_free(o);
+	o = CTL("cgroup", "set", "/", "1G");
+	ASSERT_EXIT(o, 3);
+	ctl_free(o);
 	/* Not in /lib/modules: load by name fails, saying so. */
 	o = CTL("load");
 	ASSERT_EXIT(o, 1);
@@ -1145,6 +1442,7 @@ Suite *mempinctl_suite(void)
 	tcase_add_test(tc, ctl_doctor_rlimit_too_low);
 	tcase_add_test(tc, ctl_cap_reached);
 	tcase_add_test(tc, ctl_reset_high_water);
+	tcase_add_test(tc, ctl_cgroup_budgets);
 	tcase_add_test(tc, ctl_not_loaded_then_load);	/* unloads: last */
 	suite_add_tcase(s, tc);
 	return s;
