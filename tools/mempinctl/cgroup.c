@@ -24,9 +24,6 @@
 #include "cgrule.h"
 #include "table.h"
 
-#ifndef MEMPIN_FEATURE_CGROUP_BUDGETS
-#define MEMPIN_FEATURE_CGROUP_BUDGETS	(1ULL << 4)
-#endif
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC	0x63677270
 #endif
