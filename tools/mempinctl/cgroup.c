@@ -573,6 +573,8 @@ int cmd_cgroup(const struct ctl *c, int argc, char *const *argv)
 			    (argc == 1 ? "no path given" : "no size given") : "no path given");
 	if (argc > want_max)
 		usage_error("cgroup %s: too many arguments", sub);
+	if (c->pins)
+		usage_error("--pins is an option of ps");
 	if (c->table_opt && strcmp(sub, "list"))
 		usage_error("%s is an option of ps and pins, and of cgroup list", c->table_opt);
 	if (c->rlimit && strcmp(sub, "set"))
