@@ -1203,6 +1203,34 @@ START_TEST(ctl_not_loaded_then_load)
 	ASSERT_EXIT(o, 0);
 	ctl_free(o);
 
+	/* The new module has no rules; apply (what mempin-cgroup-budgets.service
+	 * runs when udev sees the device again) puts them back. */
+	if (cg_feature()) {
+		char conf[] = "/tmp/mpctl-reload-XXXXXX";
+		int cfd = mkstemp(conf);
+
+		ck_assert_int_ge(cfd, 0);
+		dprintf(cfd, "/mpctl 1G\n");
+		close(cfd);
+		if (access(CGROOT "/cgroup.controllers", F_OK))
+			ck_assert_int_eq(mount("cgroup2", CGROOT, "cgroup2", 0, NULL), 0);
+		ck_assert(mkdir(CGT, 0755) == 0 || errno == EEXIST);
+		o = CTL("-J", "cgroup", "list");
+		ASSERT_EXIT(o, 0);
+		ck_assert_msg(!cg_row(o->json, "/mpctl"), "a rule survived the reload:\n%s", o->out);
+		ctl_free(o);
+		o = CTL("cgroup", "apply", conf);
+		ASSERT_EXIT(o, 0);
+		ctl_free(o);
+		o = CTL("-J", "cgroup", "list");
+		ASSERT_EXIT(o, 0);
+		ck_assert_msg(cg_row(o->json, "/mpctl"), "not applied:\n%s", o->out);
+		ck_json_u64(cg_row(o->json, "/mpctl"), "limit", 1ULL << 30);
+		ctl_free(o);
+		unlink(conf);
+		cg_cleanup();
+	}
+
 	fd = xmp_open();
 	o = CTL("unload");		/* in use */
 	ASSERT_EXIT(o, 1);
