@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/mempin.h>
@@ -51,6 +52,17 @@ static int cg_available(const struct ctl *c)
 
 	if (!access(sys_cgroup(), F_OK))
 		return EXIT_OK;
+	/*
+	 * The module makes cgroup/ just after the device, whose uevent
+	 * starts "cgroup apply" (the unit): give it a moment.
+	 */
+	for (int i = 0; i < 100 && !access(SYS_MISC, F_OK); i++) {
+		struct timespec ms20 = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ms20, NULL);
+		if (!access(sys_cgroup(), F_OK))
+			return EXIT_OK;
+	}
 	if (access(SYS_MISC, F_OK) && access(SYS_MODULE, F_OK)) {
 		warnx("mempin is not loaded: no cgroup budgets (sudo modprobe mempin)");
 		return EXIT_NOT_LOADED;
