@@ -800,7 +800,11 @@ static void case_stats_info(struct rng *r, struct call *c, bool info)
 	if (info) {
 		struct mempin_info_arg *o = (void *)c->arg;
 
-		if (o->abi_version != 1 || o->page_size != PG || (o->features & ~0xfULL) ||
+		if (o->abi_version != 1 || o->page_size != PG ||
+		    (o->features & ~(MEMPIN_FEATURE_READONLY | MEMPIN_FEATURE_BATCH |
+				     MEMPIN_FEATURE_UNPIN_RANGE |
+				     MEMPIN_FEATURE_READONLY_COW |
+				     MEMPIN_FEATURE_CGROUP_BUDGETS)) ||
 		    o->max_pin_pages != max_pin_pages || o->max_overlap != 1024 ||
 		    o->cap_pages != 0)
 			fail("ioctl case %llu: INFO abi %u page %u features %#llx max %llu "
