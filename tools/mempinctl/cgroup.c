@@ -276,11 +276,12 @@ static int cg_unset(const struct ctl *c, const char *path)
 /*
  * apply: every rule of the file, in order.  A bad line, a cgroup that does
  * not exist (yet) or a rule the module refuses is one line on stderr, and
- * the others are still applied.  Removes nothing.
+ * the others are still applied.  Removes nothing.  EXIT_TRY_LATER when the
+ * only rules not applied are of cgroups that do not exist yet.
  */
 static int cg_apply(const struct ctl *c, const char *file)
 {
-	unsigned int lineno = 0, rules = 0, failed = 0;
+	unsigned int lineno = 0, rules = 0, failed = 0, missing = 0;
 	char *line = NULL, err[CG_PATH_MAX + 64], kline[CG_PATH_MAX + 64];
 	char cgpath[CG_PATH_MAX];
 	struct cg_mounts ms = { NULL, 0 };
@@ -328,6 +329,7 @@ static int cg_apply(const struct ctl *c, const char *file)
 		if (cg_resolve(&ms, r->path, cgpath, sizeof(cgpath), &why)) {
 			warnx("%s:%u: %s: %s%s", file, lineno, r->path, why,
 			      !strcmp(why, "no such cgroup") ? " (yet): rule not applied" : "");
+			missing += !strcmp(why, "no such cgroup");
 			failed++;
 			continue;
 		}
@@ -356,7 +358,8 @@ static int cg_apply(const struct ctl *c, const char *file)
 	}
 	if (failed) {
 		warnx("%s: %u of %u rule%s not applied", file, failed, rules, plural(rules));
-		e = EXIT_FAIL;
+		/* Only cgroups made later (kubelet's): the unit tries again. */
+		e = failed == missing ? EXIT_TRY_LATER : EXIT_FAIL;
 	}
 out:
 	cg_mounts_free(&ms);

@@ -50,6 +50,8 @@ enum {
 	EXIT_FAIL = 1,		/* the command failed; doctor: a problem */
 	EXIT_USAGE = 2,		/* bad command line */
 	EXIT_NOT_LOADED = 3,	/* the command needs the module loaded */
+	/* cgroup apply: only cgroups that do not exist yet (EX_TEMPFAIL) */
+	EXIT_TRY_LATER = 75,
 };
 
 struct ctl {
