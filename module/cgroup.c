@@ -33,6 +33,7 @@
 #include <linux/limits.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/nsproxy.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
@@ -68,7 +69,7 @@ struct mempin_cg {
 	struct mempin_cg *parent;	/* a reference; NULL for the root */
 	refcount_t ref;			/* pins, children, rules, containers */
 	atomic_long_t usage;		/* pages charged here or below */
-	atomic_long_t high;		/* high-water mark of usage */
+	atomic_long_t peak;		/* high-water mark of usage */
 	atomic_long_t refused;		/* pins this node's limit refused */
 	long limit;			/* effective, pages: LONG_MAX for none */
 	bool lifts_rlimit;		/* effective: a rule with rlimit applies */
@@ -158,11 +159,11 @@ static ssize_t usage_show(struct kobject *kobj, struct kobj_attribute *attr,
 				 atomic_long_read(&mempin_dir_cg(kobj)->usage));
 }
 
-static ssize_t high_show(struct kobject *kobj, struct kobj_attribute *attr,
+static ssize_t peak_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
 	return mempin_emit_pages(buf,
-				 atomic_long_read(&mempin_dir_cg(kobj)->high));
+				 atomic_long_read(&mempin_dir_cg(kobj)->peak));
 }
 
 static ssize_t refused_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -204,7 +205,7 @@ static struct kobj_attribute mempin_cg_path_attr = __ATTR_RO_MODE(path, 0400);
 static struct kobj_attribute mempin_cg_removed_attr = __ATTR_RO_MODE(removed, 0400);
 static struct kobj_attribute mempin_cg_limit_attr = __ATTR_RO_MODE(limit, 0400);
 static struct kobj_attribute mempin_cg_usage_attr = __ATTR_RO_MODE(usage, 0400);
-static struct kobj_attribute mempin_cg_high_attr = __ATTR_RO_MODE(high, 0400);
+static struct kobj_attribute mempin_cg_peak_attr = __ATTR_RO_MODE(peak, 0400);
 static struct kobj_attribute mempin_cg_refused_attr = __ATTR_RO_MODE(refused, 0400);
 static struct kobj_attribute mempin_cg_rules_attr = __ATTR_RO_MODE(rules, 0400);
 
@@ -213,7 +214,7 @@ static struct attribute *mempin_cg_dir_attrs[] = {
 	&mempin_cg_removed_attr.attr,
 	&mempin_cg_limit_attr.attr,
 	&mempin_cg_usage_attr.attr,
-	&mempin_cg_high_attr.attr,
+	&mempin_cg_peak_attr.attr,
 	&mempin_cg_refused_attr.attr,
 	&mempin_cg_rules_attr.attr,
 	NULL
@@ -326,18 +327,16 @@ static void mempin_cg_put_locked(struct mempin_cg *cg)
 		mempin_cg_free_locked(cg);
 }
 
-static struct mempin_cg *mempin_cg_alloc(struct cgroup *cgrp, char *pathbuf)
+/* A node for @cgrp, whose path is @path. */
+static struct mempin_cg *mempin_cg_alloc(struct cgroup *cgrp, const char *path)
 {
 	struct mempin_cg *cg;
-	int len = kernfs_path(cgrp->kn, pathbuf, PATH_MAX);
 
-	if (len < 0 || len >= PATH_MAX)
-		strscpy(pathbuf, "?", PATH_MAX);
-	cg = kzalloc(struct_size(cg, path, strlen(pathbuf) + 1),
+	cg = kzalloc(struct_size(cg, path, strlen(path) + 1),
 		     GFP_KERNEL_ACCOUNT);
 	if (!cg)
 		return NULL;
-	strcpy(cg->path, pathbuf);
+	strcpy(cg->path, path);
 	cgroup_get(cgrp);
 	cg->cgrp = cgrp;
 	refcount_set(&cg->ref, 1);
@@ -348,15 +347,17 @@ static struct mempin_cg *mempin_cg_alloc(struct cgroup *cgrp, char *pathbuf)
 /*
  * The node of @cgrp, with a reference, made with any missing ancestors'.
  * One walk up (a hierarchy may be deep): the new nodes are linked child to
- * parent as they are made, each taking over the reference to its parent,
- * and hashed once all exist.  Under mempin_cg_mutex.
+ * parent as they are made, each taking over the reference to its parent;
+ * the path is computed once, each parent's is its child's up to the last
+ * "/".  Their budgets are set before they are hashed, where lock-free
+ * lookups could charge them.  Under mempin_cg_mutex.
  */
 static struct mempin_cg *mempin_cg_make_locked(struct cgroup *cgrp)
 {
 	struct mempin_cg *first = NULL, *child = NULL, *cg = NULL;
+	char *pathbuf, *slash;
 	struct cgroup *c;
-	char *pathbuf;
-	int ret = 0;
+	int len;
 
 	cg = mempin_cg_find_locked(cgrp);
 	if (cg)
@@ -364,12 +365,18 @@ static struct mempin_cg *mempin_cg_make_locked(struct cgroup *cgrp)
 	pathbuf = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!pathbuf)
 		return ERR_PTR(-ENOMEM);
+	len = kernfs_path(cgrp->kn, pathbuf, PATH_MAX);
+	if (len < 0 || len >= PATH_MAX || pathbuf[0] != '/')
+		strscpy(pathbuf, "?", PATH_MAX);
 	for (c = cgrp; c; c = cgroup_parent(c)) {
 		cg = c == cgrp ? NULL : mempin_cg_find_locked(c);
 		if (!cg)
 			cg = mempin_cg_alloc(c, pathbuf);
 		if (!cg)
 			break;
+		slash = strrchr(pathbuf, '/');
+		if (slash)
+			slash[slash == pathbuf] = 0;	/* "/a" -> "/" */
 		if (child)
 			child->parent = cg;
 		else
@@ -389,15 +396,15 @@ static struct mempin_cg *mempin_cg_make_locked(struct cgroup *cgrp)
 		}
 		return ERR_PTR(-ENOMEM);
 	}
-	for (cg = first; cg && hlist_unhashed(&cg->hnode); cg = cg->parent)
+	/*
+	 * Budgets from the parents' each-child rules first (a directory that
+	 * cannot be made now is made at the next rule change: the budget
+	 * holds without it), then lookups may find them.
+	 */
+	for (cg = first; cg != child->parent; cg = cg->parent)
+		mempin_cg_sync(cg);
+	for (cg = first; cg != child->parent; cg = cg->parent)
 		hash_add_rcu(mempin_cgs, &cg->hnode, (unsigned long)cg->cgrp);
-	/* Budgets from the parents' each-child rules, and directories. */
-	for (cg = first; cg != child->parent && !ret; cg = cg->parent)
-		ret = mempin_cg_sync(cg);
-	if (ret) {
-		mempin_cg_put_locked(first);
-		return ERR_PTR(ret);
-	}
 	return first;
 }
 
@@ -432,20 +439,20 @@ struct mempin_cg *mempin_cg_current(struct mempin_cg *hint)
 	return cg;
 }
 
-/* Adds @n to @counter up to @limit, and raises @high to the new value. */
+/* Adds @n to @cg's usage up to its limit, and raises its peak to match. */
 static bool mempin_cg_add(struct mempin_cg *cg, long n)
 {
 	long cur = atomic_long_read(&cg->usage);
 	long limit = READ_ONCE(cg->limit);
-	long high;
+	long peak;
 
 	do {
 		if (cur + n > limit)
 			return false;
 	} while (!atomic_long_try_cmpxchg(&cg->usage, &cur, cur + n));
 	cur += n;
-	high = atomic_long_read(&cg->high);
-	while (cur > high && !atomic_long_try_cmpxchg(&cg->high, &high, cur))
+	peak = atomic_long_read(&cg->peak);
+	while (cur > peak && !atomic_long_try_cmpxchg(&cg->peak, &peak, cur))
 		;
 	return true;
 }
@@ -583,7 +590,8 @@ static int mempin_cg_set_rule(struct mempin_cg *cg, unsigned long *rule,
 	mempin_cg_rules += !old - !val;
 	WRITE_ONCE(*rule, val);
 	ret = mempin_cg_sync_rules(cg);
-	if (ret) {
+	/* Taking a budget away only removes directories: it cannot fail. */
+	if (ret && val) {
 		mempin_cg_rules -= !old - !val;
 		WRITE_ONCE(*rule, old);
 		mempin_cg_sync_rules(cg);
@@ -635,7 +643,9 @@ static int mempin_cg_parse(char *buf, bool set, char **path,
 	if (!**path || !mempin_cg_path_ok(*path))
 		return -EINVAL;
 	if (set) {
-		tok = strsep(&p, " \t");
+		do
+			tok = strsep(&p, " \t");
+		while (tok && !*tok);
 		if (!tok)
 			return -EINVAL;
 		ret = mempin_cg_parse_size(tok, pages);
@@ -664,7 +674,14 @@ static int mempin_cg_write(const char *ubuf, size_t count, bool set)
 	char *buf, *path;
 	int ret;
 
-	if (!capable(CAP_SYS_ADMIN))
+	/*
+	 * Paths are from the root of the hierarchy, as sysfs shows them:
+	 * from 6.0 cgroup_get_from_path() would resolve them from the
+	 * writer's cgroup namespace root instead.
+	 */
+	if (!capable(CAP_SYS_ADMIN) ||
+	    current->nsproxy->cgroup_ns->root_cset->dfl_cgrp !=
+	    &cgrp_dfl_root.cgrp)
 		return -EACCES;
 	mutex_lock(&mempin_cg_mutex);
 	mempin_cg_sweep_locked();
@@ -739,17 +756,25 @@ int mempin_cg_init(struct kobject *dev_kobj)
 	if (!mempin_cg_kobj)
 		return -ENOMEM;
 	ret = sysfs_create_group(mempin_cg_kobj, &mempin_cg_ctl_group);
-	if (ret)
+	if (ret) {
 		kobject_put(mempin_cg_kobj);
+		mempin_cg_kobj = NULL;
+	}
 	return ret;
 }
 
-/* At module exit: no container is left, so only rules hold nodes. */
+/*
+ * At module exit: no container is left, so only rules hold nodes.  The
+ * files go first, waiting for writers, so that none adds a rule after.
+ */
 void mempin_cg_exit(void)
 {
 	struct mempin_cg *cg;
 	int bkt;
 
+	if (!mempin_cg_kobj)
+		return;
+	sysfs_remove_group(mempin_cg_kobj, &mempin_cg_ctl_group);
 	mutex_lock(&mempin_cg_mutex);
 again:
 	hash_for_each(mempin_cgs, bkt, cg, hnode) {
@@ -762,8 +787,13 @@ again:
 		goto again;
 	}
 	mutex_unlock(&mempin_cg_mutex);
-	sysfs_remove_group(mempin_cg_kobj, &mempin_cg_ctl_group);
 	kobject_put(mempin_cg_kobj);
+}
+
+/* Whether budgets can be set: MEMPIN_IOC_INFO's feature bit. */
+bool mempin_cg_available(void)
+{
+	return mempin_cg_kobj;
 }
 
 #else	/* No cgroups: no budgets, and MEMPIN_IOC_INFO says so. */
@@ -805,6 +835,11 @@ const char *mempin_cg_path(struct mempin_cg *cg)
 int mempin_cg_init(struct kobject *dev_kobj)
 {
 	return 0;
+}
+
+bool mempin_cg_available(void)
+{
+	return false;
 }
 
 void mempin_cg_exit(void)

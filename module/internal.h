@@ -186,6 +186,7 @@ void mempin_cg_put(struct mempin_cg *cg);
 u64 mempin_cg_id(struct mempin_cg *cg);
 const char *mempin_cg_path(struct mempin_cg *cg);
 int mempin_cg_init(struct kobject *dev_kobj);
+bool mempin_cg_available(void);
 void mempin_cg_exit(void);
 
 /* mm.c */

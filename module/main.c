@@ -115,7 +115,7 @@ static int mempin_ioc_info(struct mempin_ctx *ctx, void *arg)
 			 MEMPIN_FEATURE_UNPIN_RANGE;
 	if (MEMPIN_HAVE_READONLY_COW)
 		info->features |= MEMPIN_FEATURE_READONLY_COW;
-	if (MEMPIN_HAVE_CGROUP_BUDGETS)
+	if (mempin_cg_available())
 		info->features |= MEMPIN_FEATURE_CGROUP_BUDGETS;
 	info->max_pin_pages = min_t(unsigned long, MEMPIN_MAX_PIN_PAGES,
 				    totalram_pages());
@@ -428,7 +428,9 @@ static struct miscdevice mempin_misc = {
 
 /*
  * The cgroup/ directory comes after the device's uevent: mempinctl's
- * "cgroup apply", which udev starts, waits for it.
+ * "cgroup apply", which udev starts, waits for it.  Without it, pins are
+ * still charged up the hierarchy, but no budget can be set, and
+ * MEMPIN_IOC_INFO says so.
  */
 static int __init mempin_init(void)
 {
@@ -436,10 +438,8 @@ static int __init mempin_init(void)
 
 	if (ret)
 		return ret;
-	ret = mempin_cg_init(&mempin_misc.this_device->kobj);
-	if (ret)
-		misc_deregister(&mempin_misc);
-	return ret;
+	mempin_cg_init(&mempin_misc.this_device->kobj);
+	return 0;
 }
 
 /* No container is left: the module's references keep it loaded. */

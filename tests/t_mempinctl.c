@@ -703,7 +703,7 @@ START_TEST(ctl_cgroup_budgets)
 	ck_assert_msg(row, "no pod1:\n%s", o->out);
 	ck_json_u64(row, "limit", 16 * PG);
 	ck_json_u64(row, "usage", 16 * PG);
-	ck_json_u64(row, "high", 16 * PG);
+	ck_json_u64(row, "peak", 16 * PG);
 	ck_json_u64(row, "refused", 1);
 	snprintf(want, sizeof(want), "from-parent %zu rlimit", 16 * (size_t)PG);
 	ck_json_str(row, "rules", want);
@@ -719,7 +719,7 @@ START_TEST(ctl_cgroup_budgets)
 	/* The table: human sizes, max, the rules in one cell. */
 	o = CTL("cgroup", "list");
 	ASSERT_EXIT(o, 0);
-	ck_assert_msg(!strncmp(o->out, "PATH ", 5) && strstr(o->out, " LIMIT USAGE HIGH REFUSED RULES\n") &&
+	ck_assert_msg(!strncmp(o->out, "PATH ", 5) && strstr(o->out, " LIMIT USAGE PEAK REFUSED RULES\n") &&
 		      strstr(o->out, " max ") && strstr(o->out, "own 1G") &&
 		      strstr(o->out, "/mpctl/pods/pod1"), "cgroup list:\n%s", o->out);
 	if (getenv("MEMPIN_TEST_SHOW_CGROUP_LIST"))

@@ -372,12 +372,12 @@ out:
 /* ------------------------------------------------------------------ list */
 
 struct cg_entry {
-	uint64_t id, usage, high, refused, limit;
+	uint64_t id, usage, peak, refused, limit;
 	bool max, removed;
 	char *path, *rules;
 };
 
-enum { CG_PATH, CG_ID, CG_LIMIT, CG_USAGE, CG_HIGH, CG_REFUSED, CG_RULES, CG_REMOVED };
+enum { CG_PATH, CG_ID, CG_LIMIT, CG_USAGE, CG_PEAK, CG_REFUSED, CG_RULES, CG_REMOVED };
 
 static const struct colinfo cg_cols[] = {
 	[CG_PATH] = { "PATH", 0, 0, CT_STRING, "cgroup path in the v2 hierarchy" },
@@ -387,7 +387,7 @@ static const struct colinfo cg_cols[] = {
 		       "effective budget: the lowest of the rules that apply (max: none)" },
 	[CG_USAGE] = { "USAGE", 0, SCOLS_FL_RIGHT, CT_SIZE,
 		       "pinned memory charged to it and its descendants" },
-	[CG_HIGH] = { "HIGH", 0, SCOLS_FL_RIGHT, CT_SIZE, "high-water mark of USAGE" },
+	[CG_PEAK] = { "PEAK", 0, SCOLS_FL_RIGHT, CT_SIZE, "high-water mark of USAGE" },
 	[CG_REFUSED] = { "REFUSED", 0, SCOLS_FL_RIGHT, CT_NUMBER,
 			 "pins refused because its budget would be exceeded" },
 	[CG_RULES] = { "RULES", 0, SCOLS_FL_TRUNC, CT_STRING,
@@ -398,7 +398,7 @@ static const struct colinfo cg_cols[] = {
 
 static const struct tabledef cg_table = {
 	"cgroups", cg_cols, sizeof(cg_cols) / sizeof(cg_cols[0]),
-	"PATH,LIMIT,USAGE,HIGH,REFUSED,RULES",
+	"PATH,LIMIT,USAGE,PEAK,REFUSED,RULES",
 };
 
 static int cg_entry_cmp(const void *a, const void *b)
@@ -431,7 +431,7 @@ static int cg_entry_read(const char *id, struct cg_entry *e)
 	if (!e->max && !parse_u64(buf, &e->limit))
 		return -EINVAL;
 	if ((r = read_u64(FILE_OF("usage"), &e->usage)) ||
-	    (r = read_u64(FILE_OF("high"), &e->high)) ||
+	    (r = read_u64(FILE_OF("peak"), &e->peak)) ||
 	    (r = read_u64(FILE_OF("refused"), &e->refused)))
 		return r;
 	r = read_u64(FILE_OF("removed"), &v);
@@ -474,8 +474,8 @@ static void cg_rows(struct table *t, const struct cg_entry *v, size_t n)
 			case CG_USAGE:
 				table_size(t, ln, k, e->usage);
 				break;
-			case CG_HIGH:
-				table_size(t, ln, k, e->high);
+			case CG_PEAK:
+				table_size(t, ln, k, e->peak);
 				break;
 			case CG_REFUSED:
 				table_u64(t, ln, k, e->refused);
