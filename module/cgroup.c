@@ -3,8 +3,10 @@
  * Pin budgets per cgroup (cgroup v2), for what no kernel controller bounds.
  *
  * Every pin is charged to the pinning task's cgroup and to each of its
- * ancestors up to the root: mempin keeps one node per cgroup on such a
- * chain, so every node's usage is exact whenever a budget is set on it.  A
+ * ancestors below the root: mempin keeps one node per cgroup on such a
+ * chain, so every node's usage is exact whenever a budget is set on it.
+ * The root cgroup has none (max_pinned_pages bounds everyone), which
+ * spares every pin a compare-and-swap on one shared counter.  A
  * pin is refused (ENOMEM) if any node on the chain would go over its limit;
  * each node is charged with a compare-and-swap against its limit, so none
  * ever overshoots, even for an instant, however many pins race.  The pin
@@ -308,7 +310,8 @@ void mempin_cg_put(struct mempin_cg *cg)
 
 void mempin_cg_get(struct mempin_cg *cg)
 {
-	refcount_inc(&cg->ref);
+	if (cg)
+		refcount_inc(&cg->ref);
 }
 
 static struct mempin_cg *mempin_cg_find_locked(struct cgroup *cgrp)
@@ -368,7 +371,7 @@ static struct mempin_cg *mempin_cg_make_locked(struct cgroup *cgrp)
 	len = kernfs_path(cgrp->kn, pathbuf, PATH_MAX);
 	if (len < 0 || len >= PATH_MAX || pathbuf[0] != '/')
 		strscpy(pathbuf, "?", PATH_MAX);
-	for (c = cgrp; c; c = cgroup_parent(c)) {
+	for (c = cgrp; cgroup_parent(c); c = cgroup_parent(c)) {
 		cg = c == cgrp ? NULL : mempin_cg_find_locked(c);
 		if (!cg)
 			cg = mempin_cg_alloc(c, pathbuf);
@@ -409,8 +412,9 @@ static struct mempin_cg *mempin_cg_make_locked(struct cgroup *cgrp)
 }
 
 /*
- * The node of the current task's cgroup, with a reference; @hint is one
- * the caller has (the container's last), tried first.
+ * The node of the current task's cgroup, with a reference, or NULL for the
+ * root cgroup; @hint is one the caller has (the container's last), tried
+ * first.
  */
 struct mempin_cg *mempin_cg_current(struct mempin_cg *hint)
 {
@@ -423,6 +427,10 @@ struct mempin_cg *mempin_cg_current(struct mempin_cg *hint)
 		mempin_cg_get(hint);
 		rcu_read_unlock();
 		return hint;
+	}
+	if (!cgroup_parent(cgrp)) {
+		rcu_read_unlock();
+		return NULL;
 	}
 	cg = mempin_cg_find_rcu(cgrp);
 	/* The task's css_set keeps its cgroup; ours keeps it past RCU. */
@@ -494,7 +502,7 @@ u64 mempin_cg_id(struct mempin_cg *cg)
 
 const char *mempin_cg_path(struct mempin_cg *cg)
 {
-	return cg->path;
+	return cg ? cg->path : "/";
 }
 
 /* ---- rules: /sys/class/misc/mempin/cgroup/{set,unset} -------------------- */
@@ -697,6 +705,11 @@ static int mempin_cg_write(const char *ubuf, size_t count, bool set)
 		ret = PTR_ERR(cgrp);
 		goto out;
 	}
+	/* The root's budget is max_pinned_pages. */
+	if (!cgroup_parent(cgrp)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
 	mutex_lock(&mempin_cg_mutex);
 	cg = mempin_cg_make_locked(cgrp);
 	if (IS_ERR(cg)) {
@@ -712,6 +725,7 @@ static int mempin_cg_write(const char *ubuf, size_t count, bool set)
 		mempin_cg_put_locked(cg);
 	}
 	mutex_unlock(&mempin_cg_mutex);
+out_put:
 	cgroup_put(cgrp);
 out:
 	kfree(buf);

@@ -594,12 +594,17 @@ START_TEST(bad_input)
 		{ "/mpt 99999999999999999999", -ERANGE },
 		{ "/mpt 17179869184T", -ERANGE },
 		{ "/mpt 9223372036854775807K", -ERANGE },
+		{ "/ 4096", -EINVAL },			/* max_pinned_pages */
 		{ "/no-such-cgroup 4096", -ENOENT },
 		{ "/mpt/cgroup.procs 4096", -ENOTDIR },
 	};
-	int kmsg = kv_kmsg_open();
-	char first[512] = "";
+	int kmsg = kv_kmsg_open(), fd = xmp_open();
+	char first[512] = "", key[64];
 
+	/* The suite runs in the root cgroup, which has no node. */
+	ck_assert_int_eq(fdinfo_value(fd, "mempin-cgroup", key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "/");
+	xclose(fd);
 	ck_assert_int_ge(kmsg, 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		ck_assert_msg(rule_set("%s", cases[i].line) == cases[i].err,
@@ -612,6 +617,7 @@ START_TEST(bad_input)
 	ck_assert_int_eq(rule_unset("/mpt   each-child"), 0);
 	ck_assert_int_eq(rule_unset("/mpt rlimit"), -EINVAL);
 	ck_assert_int_eq(rule_unset("/no-such-cgroup"), -ENOENT);
+	ck_assert_int_eq(rule_unset("/"), -EINVAL);
 	ck_assert(!node_exists(T));
 	ck_assert_msg(kv_kmsg_scan(kmsg, first, sizeof(first)) == 0,
 		      "kernel log: %s", first);
