@@ -185,43 +185,31 @@ void mempin_count_refusal(enum mempin_refusal why, unsigned long pages,
 	trace_refused(why, pages, cg ? mempin_cg_id(cg) : 0);
 }
 
-/* The container's cgroup for fdinfo: that of its latest pin. */
-static void mempin_ctx_set_cg(struct mempin_ctx *ctx, struct mempin_cg *cg)
-{
-	struct mempin_cg *old = rcu_dereference_protected(ctx->cg,
-						lockdep_is_held(&ctx->lock));
-
-	if (old == cg)
-		return;
-	mempin_cg_get(cg);
-	rcu_assign_pointer(ctx->cg, cg);
-	mempin_cg_put(old);
-}
-
 /*
- * Charges @pages before pinning them: to the pinning task's cgroup and its
- * ancestors (*@cgp gets the reference the pin keeps), then to the user's or
- * process's RLIMIT_MEMLOCK budget.  Never past a limit even for an instant
- * (see mempin_add_within()).  CAP_IPC_LOCK, or a cgroup rule with rlimit,
- * lifts the rlimit, not the charge: the counters always say what is pinned.
+ * Charges a pin's pages before they are pinned: to the pinning task's
+ * cgroup and its ancestors, then to the user's or process's RLIMIT_MEMLOCK
+ * budget.  Never past a limit even for an instant (see
+ * mempin_add_within()).  CAP_IPC_LOCK, or a cgroup rule with rlimit, lifts
+ * the rlimit, not the charge: the counters always say what is pinned.
+ * Sets pin->cg and whose reference keeps it (see struct mempin_ctx).
  */
-int mempin_charge(struct mempin_ctx *ctx, unsigned long pages,
-		  struct mempin_cg **cgp)
+int mempin_charge(struct mempin_ctx *ctx, struct mempin_region *pin)
 {
+	struct mempin_cg *own = rcu_dereference_protected(ctx->cg,
+					lockdep_is_held(&ctx->lock));
 	long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	struct user_struct *user = ctx->cred->user;
+	unsigned long pages = pin->npages;
 	struct mempin_cg *cg, *refused;
 	bool lifts_rlimit, fits;
 
-	cg = rcu_dereference_protected(ctx->cg, lockdep_is_held(&ctx->lock));
-	cg = mempin_cg_current(cg);
+	cg = mempin_cg_current(own);	/* a new reference unless own */
 	if (IS_ERR(cg))
 		return PTR_ERR(cg);
 	refused = mempin_cg_charge(cg, pages, &lifts_rlimit);
 	if (refused) {
 		mempin_count_refusal(MEMPIN_REFUSED_CGROUP, pages, refused);
-		mempin_cg_put(cg);
-		return -ENOMEM;
+		goto out_put;
 	}
 
 	if (ctx->per_process)
@@ -234,8 +222,7 @@ int mempin_charge(struct mempin_ctx *ctx, unsigned long pages,
 		    !ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
 			mempin_count_refusal(MEMPIN_REFUSED_RLIMIT, pages, NULL);
 			mempin_cg_uncharge(cg, pages);
-			mempin_cg_put(cg);
-			return -ENOMEM;
+			goto out_put;
 		}
 		if (ctx->per_process)
 			atomic64_add(pages, &ctx->mm->pinned_vm);
@@ -244,9 +231,24 @@ int mempin_charge(struct mempin_ctx *ctx, unsigned long pages,
 	}
 	if (!ctx->per_process)
 		atomic64_add(pages, &ctx->mm->pinned_vm);
-	mempin_ctx_set_cg(ctx, cg);
-	*cgp = cg;
+
+	pin->cg = cg;
+	pin->cg_ref = false;
+	if (cg != own && !ctx->cg_pins) {
+		/* Moved, and nothing charged where it was: follow. */
+		rcu_assign_pointer(ctx->cg, cg);
+		mempin_cg_put(own);
+	} else if (cg != own) {
+		pin->cg_ref = true;
+		return 0;
+	}
+	ctx->cg_pins++;
 	return 0;
+
+out_put:
+	if (cg != own)
+		mempin_cg_put(cg);
+	return -ENOMEM;
 }
 
 /* Takes back the RLIMIT_MEMLOCK part of charges: never fails or allocates. */
@@ -257,13 +259,21 @@ void mempin_uncharge_rlimit(struct mempin_ctx *ctx, unsigned long pages)
 	atomic64_sub(pages, &ctx->mm->pinned_vm);
 }
 
-/* Takes back a charge of mempin_charge(), and the pin's cgroup reference. */
-void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages,
-		     struct mempin_cg *cg)
+/* Takes back a pin's cgroup charge, and its share of a reference. */
+void mempin_uncharge_cgroup(struct mempin_ctx *ctx, struct mempin_region *pin)
 {
-	mempin_uncharge_rlimit(ctx, pages);
-	mempin_cg_uncharge(cg, pages);
-	mempin_cg_put(cg);
+	mempin_cg_uncharge(pin->cg, pin->npages);
+	if (pin->cg_ref)
+		mempin_cg_put(pin->cg);
+	else
+		ctx->cg_pins--;
+}
+
+/* Takes back all of mempin_charge(). */
+void mempin_uncharge(struct mempin_ctx *ctx, struct mempin_region *pin)
+{
+	mempin_uncharge_rlimit(ctx, pin->npages);
+	mempin_uncharge_cgroup(ctx, pin);
 }
 
 /*

@@ -81,7 +81,8 @@ struct mempin_region {
 	u64 handle;
 	u64 addr, len;			/* as the caller gave them */
 	unsigned long npages;
-	struct mempin_cg *cg;		/* the cgroup charged, a reference */
+	struct mempin_cg *cg;		/* the cgroup charged */
+	bool cg_ref;			/* holds a reference to it (else ctx's) */
 	bool writable;
 	unsigned int nruns, runs_cap;
 	u64 *runs;			/* in virtual address order */
@@ -97,8 +98,14 @@ struct mempin_ctx {
 	bool per_process;		/* charge_mode "process" at open() */
 	bool mm_gone;			/* its pins went with it (mm.c) */
 	struct pid *owner;		/* the opening process, for fdinfo */
-	/* The cgroup of the latest pin (or the opener's): RCU, for fdinfo. */
+	/*
+	 * The container's cgroup (a reference; RCU, for fdinfo): the
+	 * opener's, or that of the first pin made while it had none charged
+	 * to it.  The cg_pins pins charged to it share its reference: a pin
+	 * costs no reference count unless its task has moved.
+	 */
 	struct mempin_cg __rcu *cg;
+	unsigned long cg_pins;
 	u64 id;				/* unique while loaded, for fdinfo */
 	struct mutex lock;		/* everything below */
 	struct rb_root handles;
@@ -158,10 +165,9 @@ void mempin_container_add(struct mempin_ctx *ctx);
 void mempin_container_del(void);
 unsigned int mempin_count_overlap(struct mempin_ctx *ctx, unsigned long first,
 				  unsigned long last);
-int mempin_charge(struct mempin_ctx *ctx, unsigned long pages,
-		  struct mempin_cg **cgp);
-void mempin_uncharge(struct mempin_ctx *ctx, unsigned long pages,
-		     struct mempin_cg *cg);
+int mempin_charge(struct mempin_ctx *ctx, struct mempin_region *pin);
+void mempin_uncharge(struct mempin_ctx *ctx, struct mempin_region *pin);
+void mempin_uncharge_cgroup(struct mempin_ctx *ctx, struct mempin_region *pin);
 void mempin_uncharge_rlimit(struct mempin_ctx *ctx, unsigned long pages);
 int mempin_cap_reserve(unsigned long pages);
 void mempin_cap_release(unsigned long pages);
@@ -177,11 +183,10 @@ void mempin_count_refusal(enum mempin_refusal why, unsigned long pages,
 #else
 #define MEMPIN_HAVE_CGROUP_BUDGETS	0
 #endif
-struct mempin_cg *mempin_cg_current(struct mempin_cg *hint);
+struct mempin_cg *mempin_cg_current(struct mempin_cg *own);
 struct mempin_cg *mempin_cg_charge(struct mempin_cg *cg, unsigned long pages,
 				   bool *lifts_rlimit);
 void mempin_cg_uncharge(struct mempin_cg *cg, unsigned long pages);
-void mempin_cg_get(struct mempin_cg *cg);
 void mempin_cg_put(struct mempin_cg *cg);
 u64 mempin_cg_id(struct mempin_cg *cg);
 const char *mempin_cg_path(struct mempin_cg *cg);

@@ -59,7 +59,7 @@ void mempin_show_fdinfo(struct seq_file *m, struct file *file)
 		   from_kuid_munged(seq_user_ns(m), ctx->cred->user->uid));
 	seq_printf(m, "mempin-address-space:\t%s\n",
 		   READ_ONCE(ctx->mm_gone) ? "gone" : "live");
-	/* The cgroup of its latest pin, or the opener's: freed after RCU. */
+	/* Its cgroup (struct mempin_ctx): freed after RCU. */
 	rcu_read_lock();
 	seq_printf(m, "mempin-cgroup:\t%s\n",
 		   mempin_cg_path(rcu_dereference(ctx->cg)));

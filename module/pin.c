@@ -466,7 +466,7 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	ret = mempin_cap_reserve(npages);
 	if (ret)
 		goto out_free;
-	ret = mempin_charge(ctx, npages, &pin->cg);
+	ret = mempin_charge(ctx, pin);
 	if (ret)
 		goto out_cap;
 	ret = mempin_gup(ctx, pin);
@@ -488,7 +488,7 @@ int mempin_pin_range(struct mempin_ctx *ctx, u64 addr, u64 len, bool readonly,
 	return 0;
 
 out_uncharge:
-	mempin_uncharge(ctx, npages, pin->cg);
+	mempin_uncharge(ctx, pin);
 out_cap:
 	mempin_cap_release(npages);
 out_free:
@@ -502,7 +502,7 @@ void mempin_unpin(struct mempin_ctx *ctx, struct mempin_region *pin)
 	rb_erase(&pin->handle_node, &ctx->handles);
 	mempin_itree_remove(pin, &ctx->ranges);
 	mempin_unpin_runs(pin, pin->writable, ctx->scratch);
-	mempin_uncharge(ctx, pin->npages, pin->cg);
+	mempin_uncharge(ctx, pin);
 	mempin_cap_release(pin->npages);
 	mempin_ctx_add(ctx, -1, -(s64)pin->npages);
 	mempin_region_put(ctx, pin);
@@ -551,8 +551,7 @@ void mempin_release_all(struct mempin_ctx *ctx)
 	rbtree_postorder_for_each_entry_safe(pin, next, &ctx->handles,
 					     handle_node) {
 		mempin_unpin_runs(pin, pin->writable, ctx->scratch);
-		mempin_cg_uncharge(pin->cg, pin->npages);
-		mempin_cg_put(pin->cg);
+		mempin_uncharge_cgroup(ctx, pin);
 		mempin_free(pin);
 		cond_resched();
 	}

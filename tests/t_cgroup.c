@@ -336,9 +336,15 @@ static void move_and_pin(struct chan *ch, void *arg)
 	CREQ(ch, !strcmp(key, "/mpt/x"));
 	CREQ_EQ(ch, cg_enter(T "/y"), 0);
 	CREQ_EQ(ch, mp_pin(fd, mem + 8 * PG, 4 * PG, 0, &h2, NULL), 0);
+	/* The container stays where it has pins. */
+	CREQ_EQ(ch, fdinfo_value(fd, "mempin-cgroup", key, sizeof(key)), 0);
+	CREQ(ch, !strcmp(key, "/mpt/x"));
+	ch_sync(ch);
+	CREQ_EQ(ch, mp_unpin(fd, h1), 0);
+	/* None left in /mpt/x: the next pin takes the container along. */
+	CREQ_EQ(ch, mp_pin(fd, mem, PG, 0, &h1, NULL), 0);
 	CREQ_EQ(ch, fdinfo_value(fd, "mempin-cgroup", key, sizeof(key)), 0);
 	CREQ(ch, !strcmp(key, "/mpt/y"));
-	ch_sync(ch);
 	CREQ_EQ(ch, mp_unpin(fd, h1), 0);
 	ch_sync(ch);
 	CREQ_EQ(ch, mp_unpin(fd, h2), 0);
