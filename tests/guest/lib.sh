@@ -169,7 +169,9 @@ run_begin() {
 
 # Builds module/ for the prepared kernel in $RUN/build; sets KO.  A fresh
 # copy every time: no objects of another kernel survive, and the source tree
-# stays clean.  Only files git would track are copied.
+# stays clean.  Only files git would track are copied.  MODULE_MAKE_ARGS
+# (array) go to Kbuild's make (check-debug.sh: GCOV_PROFILE=y).
+MODULE_MAKE_ARGS=()
 build_module() {
 	local b=$RUN/build
 	[[ -f $REPO/module/Kbuild || -f $REPO/module/Makefile ]] ||
@@ -186,15 +188,16 @@ build_module() {
 	fi
 	log "building mempin.ko for $KVER with $CC"
 	if [[ -z $BUILD_ROOT ]]; then
-		make -C "$KDIR" M="$b/module" CC="$CC" -j"$(nproc)" modules
+		make -C "$KDIR" M="$b/module" CC="$CC" -j"$(nproc)" "${MODULE_MAKE_ARGS[@]}" modules
 	else
 		# Private namespaces (no root needed) show $b as /build, and a
 		# /proc (objtool of 7.x reads it).
 		# shellcheck disable=SC2016 # expanded by that sh
 		unshare -r -m -p -f sh -c 'mount --bind "$1" "$2/build" &&
-			mount -t proc proc "$2/proc" &&
-			exec chroot "$2" make -C "$3" M=/build/module CC="$4" -j"$5" modules' \
-			sh "$b" "$BUILD_ROOT" "$KDIR" "$CC" "$(nproc)"
+			mount -t proc proc "$2/proc" && root=$2 kdir=$3 cc=$4 jobs=$5 &&
+			shift 5 &&
+			exec chroot "$root" make -C "$kdir" M=/build/module CC="$cc" -j"$jobs" "$@" modules' \
+			sh "$b" "$BUILD_ROOT" "$KDIR" "$CC" "$(nproc)" "${MODULE_MAKE_ARGS[@]}"
 	fi
 	KO=$b/module/mempin.ko
 	[[ -f $KO ]] || die "the module build made no mempin.ko"
