@@ -275,8 +275,32 @@ int kv_kmsg_open(void)
 	return fd;
 }
 
+int kv_kcsan_line(struct kv_kcsan *k, const char *msg)
+{
+	if (!k->in) {
+		if (!strstr(msg, "BUG: KCSAN: "))
+			return 0;
+		k->in = 1;
+		k->ours = !!strstr(msg, "mempin");
+		snprintf(k->title, sizeof(k->title), "%s", msg);
+		return 1;
+	}
+	if (strstr(msg, "mempin"))
+		k->ours = 1;
+	if (strncmp(msg, "=====", 5))
+		return 1;
+	k->in = 0;
+	if (!k->ours) {
+		k->other++;
+		return 1;
+	}
+	k->mine++;
+	return 2;
+}
+
 int kv_kmsg_scan(int fd, char *first, size_t len)
 {
+	static struct kv_kcsan kcsan;
 	static const char *const bad[] = {
 		"mempin", "WARNING", "BUG", "Call Trace", "refcount_t",
 		"page dumped", "Bad page", "general protection",
@@ -299,6 +323,15 @@ int kv_kmsg_scan(int fd, char *first, size_t len)
 		if (n == 0)
 			break;
 		rec[n] = 0;
+		switch (kv_kcsan_line(&kcsan, strchr(rec, ';') ? strchr(rec, ';') + 1 : rec)) {
+		case 1:
+			continue;
+		case 2:
+			if (!found && len)
+				snprintf(first, len, "%s", kcsan.title);
+			found++;
+			continue;
+		}
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			if (strstr(rec, bad[i])) {
 				if (!found && len)

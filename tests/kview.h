@@ -79,6 +79,21 @@ int kv_kmsg_open(void);
  * is copied to first.  Returns their number. */
 int kv_kmsg_scan(int fd, char *first, size_t len);
 
+/*
+ * KCSAN (make check-debug DEBUG=kcsan) reports every data race of the whole
+ * kernel: from "BUG: KCSAN:" to its closing "=====" line.  One that names
+ * mempin anywhere (its title, a frame) is mempin's; the rest are the
+ * kernel's own, skipped and only counted.  kv_kcsan_line() takes one log
+ * line: 0 not part of a report, 1 part of one (skip it), 2 the end of one
+ * naming mempin (a failure: its title is in k->title).
+ */
+struct kv_kcsan {
+	int in, ours;
+	unsigned long mine, other;
+	char title[256];
+};
+int kv_kcsan_line(struct kv_kcsan *k, const char *msg);
+
 /* Kernel version as major * 65536 + minor * 256 (from uname). */
 unsigned int kv_kernel_version(void);
 

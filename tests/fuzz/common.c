@@ -123,6 +123,21 @@ static const char *ok_re =
  * a WARNING, BUG or sanitizer line.  The
  * reaper's line after it names the victim too.
  */
+static struct kv_kcsan kcsan;	/* a KCSAN report may span two calls */
+
+/* After a phase on a KCSAN kernel: how many reports, how many mempin's. */
+static void kcsan_say(const char *phase)
+{
+	static unsigned long mine, other;
+
+	if (kcsan.mine != mine || kcsan.other != other)
+		say("phase %s: KCSAN: %lu data-race reports naming mempin, %lu of "
+		    "the rest of the kernel (skipped)", phase, kcsan.mine - mine,
+		    kcsan.other - other);
+	mine = kcsan.mine;
+	other = kcsan.other;
+}
+
 int kmsg_bad(int fd, bool allow_oom)
 {
 	static regex_t bad, ok, oom_start, oom_end, oom_line, oom_forgive;
@@ -167,6 +182,14 @@ int kmsg_bad(int fd, bool allow_oom)
 		msg = strchr(rec, ';');
 		msg = msg ? msg + 1 : rec;
 		msg[strcspn(msg, "\n")] = 0;	/* continuation lines: dropped */
+		switch (kv_kcsan_line(&kcsan, msg)) {
+		case 1:
+			continue;
+		case 2:
+			if (nbad++ < 40)
+				say("kernel log: KCSAN report naming mempin: %s", kcsan.title);
+			continue;
+		}
 		if (allow_oom) {
 			if (!regexec(&oom_start, msg, 0, NULL, 0))
 				in_oom = true;
@@ -292,6 +315,7 @@ int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
 		     (unsigned long long)r, (long long)pins_before);
 	module_reload();
 	nbad = kmsg_bad(kmsg_fd, allow_oom);
+	kcsan_say(phase);
 	if (nbad)
 		fail("%s: %d bad kernel log lines", phase, nbad);
 	say("phase %s: end checks: refcnt 0, VmPin 0, cap counter 0, pins held %lld "
