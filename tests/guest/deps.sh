@@ -18,6 +18,7 @@ pkgs=(
 	mmdebstrap				# other suites' kernels
 	liburing-dev python3-matplotlib		# make bench: io_uring peer, plot
 	flex bison bc libelf-dev libssl-dev	# make check-debug: kernel build
+	lcov					# make check-debug: coverage HTML
 	debhelper dh-dkms lintian		# make deb, make check-install
 	abigail-tools				# make -C lib check: ABI baseline
 )
