@@ -17,21 +17,27 @@
 # Cached in $CACHE/debug-kernel-FLAVOUR/ (kasan61: $CACHE/debug-kernel/),
 # keyed on the package version, the compiler and the config fragments; the
 # sid chroot with the source and the build tools is $CACHE/chroots/sid-debug
-# (rm -rf it to move to sid's newest kernel).  Builds run under nice -n 19.
+# (rm -rf it to move to sid's newest kernel).  Builds run under nice -n 19,
+# with MEMPIN_DEBUG_JOBS jobs (default: the number of CPUs); an interrupted
+# build resumes where it stopped.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEBUG_FLAVOURS="kasan kcsan kasan61"
+# make -j of the kernel builds: nice -n 19 lets anyone else go first.
+DEBUG_JOBS=${MEMPIN_DEBUG_JOBS:-$(nproc)}
 # What the sid chroot of the debug kernels needs: the kernel source, its
 # build tools, and lcov (gcov of sid's gcc reads the coverage data).
 DEBUG_CHROOT_PKGS=gcc,make,bc,bison,flex,libelf-dev,libssl-dev,linux-source,xz-utils,python3,perl,kmod,cpio,lcov
 
 # Runs COMMAND... in the sid chroot $DEBUG_ROOT as its root (no root needed:
-# a user namespace), with a /proc (objtool reads it).
+# a user namespace), with a /proc (objtool reads it) and a /tmp of its own:
+# make is PID 1 of its namespace in every build, and names its jobserver
+# fifo /tmp/GMfifo1 after it.
 debug_chroot() {
 	# shellcheck disable=SC2016 # expanded by that sh
-	unshare -r -m -p -f sh -c 'mount -t proc proc "$1/proc" && exec chroot "$@"' \
-		sh "$DEBUG_ROOT" "$@"
+	unshare -r -m -p -f sh -c 'mount -t proc proc "$1/proc" &&
+		mount -t tmpfs tmp "$1/tmp" && exec chroot "$@"' sh "$DEBUG_ROOT" "$@"
 }
 
 # Makes the sid chroot of the newest kernels' debug builds, once.
@@ -122,10 +128,19 @@ debug_kernel_prepare_sid() {
 		return 0
 	fi
 	src=$base/src out=$base/$DEBUG_FLAVOUR
+	rm -f "$DK/env"
+	# An interrupted build of the same key goes on where it stopped.
+	if [[ $(cat "$DEBUG_ROOT$out/.mempin-key" 2>/dev/null) == "$key" &&
+		-f $DEBUG_ROOT$src.version ]]; then
+		log "resuming the $DEBUG_FLAVOUR debug kernel build in $DEBUG_ROOT$out"
+		t0=$(now_us)
+		debug_kernel_make_sid
+		return
+	fi
 	log "building the $DEBUG_FLAVOUR debug kernel ($srcpkg $pkgver, $cc) in" \
-		"$DEBUG_ROOT$out: once, about half an hour on 2 cores"
+		"$DEBUG_ROOT$out: once, half an hour or more on 2 cores"
 	t0=$(now_us)
-	rm -rf "$DK/env" "$DK/root" "$DEBUG_ROOT$out"
+	rm -rf "$DK/root" "$DEBUG_ROOT$out"
 	mkdir -p "$DEBUG_ROOT$out"
 	# One source tree for both flavours, extracted again if sid moved on.
 	if [[ $(cat "$DEBUG_ROOT$src.version" 2>/dev/null) != "$srcpkg $pkgver" ]]; then
@@ -140,7 +155,14 @@ debug_kernel_prepare_sid() {
 		"$out/fragment.config" >&2
 	debug_chroot make -C "$src" O="$out" CC="$cc" -s olddefconfig >&2
 	debug_config_check "$DEBUG_ROOT$out/.config" "${frags[@]}"
-	debug_chroot nice -n 19 make -C "$src" O="$out" CC="$cc" -j"$(nproc)" bzImage modules >&2
+	echo "$key" >"$DEBUG_ROOT$out/.mempin-key"
+	debug_kernel_make_sid
+}
+
+# The build itself, from debug_kernel_prepare_sid (its variables), which
+# may resume it.
+debug_kernel_make_sid() {
+	debug_chroot nice -n 19 make -C "$src" O="$out" CC="$cc" -j"$DEBUG_JOBS" bzImage modules >&2
 	debug_chroot nice -n 19 make -C "$src" O="$out" CC="$cc" -s \
 		INSTALL_MOD_PATH="$out/root" modules_install >&2
 	KVER=$(debug_chroot make -s -C "$src" O="$out" CC="$cc" kernelrelease 2>/dev/null | tail -1)
@@ -180,7 +202,7 @@ debug_kernel_prepare_61() {
 		"$GUEST_DIR/debug-kernel.config" >&2
 	make -C "$src" O="$out" CC="$cc" -s olddefconfig >&2
 	debug_config_check "$out/.config" "$GUEST_DIR/debug-kernel.config"
-	nice -n 19 make -C "$src" O="$out" CC="$cc" -j"$(nproc)" bzImage modules >&2
+	nice -n 19 make -C "$src" O="$out" CC="$cc" -j"$DEBUG_JOBS" bzImage modules >&2
 	nice -n 19 make -C "$src" O="$out" CC="$cc" -s INSTALL_MOD_PATH="$DK/root" \
 		modules_install >&2
 	KVER=$(make -s -C "$src" O="$out" CC="$cc" kernelrelease 2>/dev/null | tail -1)
