@@ -193,8 +193,11 @@ build_module() {
 		# Private namespaces (no root needed) show $b as /build, and a
 		# /proc (objtool of 7.x reads it).
 		# shellcheck disable=SC2016 # expanded by that sh
+		# A /tmp of its own: make, PID 1 there, names its jobserver fifo
+		# /tmp/GMfifo1, as does a kernel build in the same chroot.
 		unshare -r -m -p -f sh -c 'mount --bind "$1" "$2/build" &&
-			mount -t proc proc "$2/proc" && root=$2 kdir=$3 cc=$4 jobs=$5 &&
+			mount -t proc proc "$2/proc" && mount -t tmpfs tmp "$2/tmp" &&
+			root=$2 kdir=$3 cc=$4 jobs=$5 &&
 			shift 5 &&
 			exec chroot "$root" make -C "$kdir" M=/build/module CC="$cc" -j"$jobs" "$@" modules' \
 			sh "$b" "$BUILD_ROOT" "$KDIR" "$CC" "$(nproc)" "${MODULE_MAKE_ARGS[@]}"
@@ -217,7 +220,7 @@ build_extra_module() {
 	else
 		# shellcheck disable=SC2016 # expanded by that sh
 		unshare -r -m -p -f sh -c 'mount --bind "$1" "$2/build" &&
-			mount -t proc proc "$2/proc" &&
+			mount -t proc proc "$2/proc" && mount -t tmpfs tmp "$2/tmp" &&
 			exec chroot "$2" make -C "$3" M=/build/"$6" CC="$4" -j"$5" modules' \
 			sh "$b" "$BUILD_ROOT" "$KDIR" "$CC" "$(nproc)" "$name" >&2
 	fi
