@@ -278,8 +278,13 @@ check-install:
 fuzz:
 	bash tests/guest/fuzz.sh $(KERNEL)
 
-# Builds once (cached) a KASAN/KMEMLEAK/lockdep/UBSAN/GCOV kernel from
-# linux-source-6.1, runs the Check suite and the long fuzz on it, checks
-# kmemleak, prints the line coverage of module/*.c.
+# Builds once (cached) debug kernels of the newest Debian kernel source:
+# DEBUG=kasan (KASAN/KMEMLEAK/lockdep/UBSAN/GCOV/fault injection: Check,
+# the long fuzz and the fail-nth harness, kmemleak, line and branch
+# coverage of module/*.c with an HTML report in build/coverage-kasan/),
+# DEBUG=kcsan (KCSAN: Check and the fuzz's storm and limits, no data race
+# naming mempin); both by default, one after the other.  DEBUG=kasan61:
+# the first debug kernel, from linux-source-6.1.  See tests/guest/README.md.
+DEBUG ?= kasan kcsan
 check-debug: lib
-	bash tests/guest/check-debug.sh
+	bash tests/guest/check-debug.sh $(DEBUG)
