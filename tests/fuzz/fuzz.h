@@ -9,6 +9,8 @@
  *   budget  two users' processes forking, exec'ing, passing containers,
  *           against their budgets (budget.c)
  *   memcg   the module's allocations failing in a squeezed memcg (memcg.c)
+ *   failnth every fault-injection site of each operation failing in turn
+ *           (failnth.c; needs a fault-injection kernel: make check-debug)
  * After each: nothing pinned or charged anywhere, rmmod, reload, clean log.
  * No dependency on Check: this must keep working when things go wrong.
  */
@@ -103,6 +105,7 @@ int phase_limits(void);
 int phase_oom(void);
 int phase_memcg(void);
 int phase_budget(void);
+int phase_failnth(void);
 int storm_exec_child(int argc, char **argv);
 int budget_exec_child(int argc, char **argv);
 

@@ -4,7 +4,8 @@
  * on every MEMPIN_TEST_* variable of the host's make fuzz):
  *   MEMPIN_TEST_FUZZ_SEED        seed (default: from the clock; printed)
  *   MEMPIN_TEST_FUZZ_PHASES      comma list of ioctl,storm,limits,budget,oom
- *                                (the default), memcg (opt-in: see memcg.c)
+ *                                (the default), memcg (opt-in: see memcg.c),
+ *                                failnth (opt-in: see failnth.c)
  *   MEMPIN_TEST_FUZZ_IOCTLS      ioctl phase: fuzzed ioctls (1000000)
  *   MEMPIN_TEST_FUZZ_IOCTL_SECS  ... and seconds at most (120)
  *   MEMPIN_TEST_FUZZ_FROM, _CASES  replay cases [FROM, FROM + CASES) only
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 		{ "budget", phase_budget, false },
 		{ "oom", phase_oom, true },
 		{ "memcg", phase_memcg, true },
+		{ "failnth", phase_failnth, false },
 	};
 	static char self[4096];
 	unsigned int passed = 0, nfailed = 0;
