@@ -32,7 +32,9 @@
  * a signal, and change nothing.
  *
  * Opt-in (MEMPIN_TEST_FUZZ_PHASES=failnth): it needs a kernel with
- * CONFIG_FAULT_INJECTION (make check-debug DEBUG=kasan).
+ * CONFIG_FAULT_INJECTION (make check-debug DEBUG=kasan).  On another,
+ * MEMPIN_TEST_FAILNTH_DRY=1 runs each operation once, nothing injected:
+ * the harness and the state checks themselves.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,12 +93,25 @@ struct tally {
 
 static struct shared {
 	struct tally t[64];
+	int fails;			/* failures so far, of all processes */
 	int injected;			/* the last run's */
 	int ret;
 } *sh;
 
+/* fail(), counted: one operation's failure stops its N, not the others. */
+#define FAIL(...) do {						\
+		if (sh)						\
+			__sync_fetch_and_add(&sh->fails, 1);	\
+		fail(__VA_ARGS__);				\
+	} while (0)
+
 static const char *ext4_dir;
 static int fail_fd = -1;
+/* No fail-nth (MEMPIN_TEST_FAILNTH_DRY=1): each operation once, unarmed. */
+static bool dry;
+/* MEMPIN_FEATURE_READONLY_COW: else a read-only pin of a private mapping
+ * is refused (EFAULT, before 6.2). */
+static bool readonly_cow;
 
 /* ---- fail-nth ---- */
 
@@ -105,6 +120,8 @@ static int arm(unsigned int n)
 	char b[16];
 	int len = snprintf(b, sizeof(b), "%u", n);
 
+	if (dry)
+		return 0;
 	return pwrite(fail_fd, b, len, 0) == len ? 0 : -errno;
 }
 
@@ -115,11 +132,13 @@ static int arm(unsigned int n)
 static int disarm(void)
 {
 	char b[16] = "";
-	ssize_t n = pread(fail_fd, b, sizeof(b) - 1, 0);
+	ssize_t n = dry ? 0 : pread(fail_fd, b, sizeof(b) - 1, 0);
 	int fired = n > 0 && b[0] == '0';
 
+	if (dry)
+		return 0;
 	if (pwrite(fail_fd, "0", 1, 0) != 1 && errno != EFAULT)
-		fail("failnth: cannot disarm fail-nth: %s", strerror(errno));
+		FAIL("failnth: cannot disarm fail-nth: %s", strerror(errno));
 	return fired;
 }
 
@@ -146,7 +165,7 @@ static int fault_setup(void)
 	bad |= kv_write_file(DBG "fail_page_alloc/ignore-gfp-highmem", "N") != 0;
 	bad |= kv_write_file(DBG "fail_page_alloc/min-order", "0") != 0;
 	if (bad) {
-		fail("failnth: cannot configure fault injection in " DBG
+		FAIL("failnth: cannot configure fault injection in " DBG
 		     " (CONFIG_FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_USERCOPY,"
 		     " FAULT_INJECTION_DEBUG_FS?)");
 		return -1;
@@ -178,27 +197,27 @@ static void check_state(const char *op, unsigned int n, const char *when, int fd
 
 	if (fd >= 0) {
 		if (ioctl(fd, MEMPIN_IOC_STATS, &st))
-			fail("failnth %s N=%u %s: STATS: %s", op, n, when, strerror(errno));
+			FAIL("failnth %s N=%u %s: STATS: %s", op, n, when, strerror(errno));
 		else if ((long)st.pins != pins || (long)st.pages != pages ||
 			 st.charged_pages != st.pages)
-			fail("failnth %s N=%u %s: container has %llu pins %llu pages "
+			FAIL("failnth %s N=%u %s: container has %llu pins %llu pages "
 			     "%llu charged, expected %ld pins %ld pages", op, n, when,
 			     (unsigned long long)st.pins, (unsigned long long)st.pages,
 			     (unsigned long long)st.charged_pages, pins, pages);
 	}
 	v = kv_vmpin_kb(0);
 	if (v != pages * (long)(PG / 1024))
-		fail("failnth %s N=%u %s: VmPin %ld kB, expected %ld", op, n, when, v,
+		FAIL("failnth %s N=%u %s: VmPin %ld kB, expected %ld", op, n, when, v,
 		     pages * (long)(PG / 1024));
 	if (sysfs("pins") != pins || sysfs("pinned_pages") != pages ||
 	    sysfs("charged_pages") != pages || sysfs("containers") != containers)
-		fail("failnth %s N=%u %s: module totals: %ld pins %ld pinned_pages "
+		FAIL("failnth %s N=%u %s: module totals: %ld pins %ld pinned_pages "
 		     "%ld charged_pages %ld containers, expected %ld %ld %ld %ld",
 		     op, n, when, sysfs("pins"), sysfs("pinned_pages"),
 		     sysfs("charged_pages"), sysfs("containers"), pins, pages, pages,
 		     containers);
 	if (held() - held0 != pages)
-		fail("failnth %s N=%u %s: nr_foll_pin held %lld more than before, "
+		FAIL("failnth %s N=%u %s: nr_foll_pin held %lld more than before, "
 		     "expected %ld", op, n, when, (long long)(held() - held0), pages);
 }
 
@@ -213,7 +232,7 @@ static void check_budget(const char *op, unsigned int n, char *probe, long charg
 	int fd = open(MEMPIN_DEV, O_RDWR | O_CLOEXEC), r1 = 0, r2;
 
 	if (fd < 0) {
-		fail("failnth %s N=%u: budget probe: open: %s", op, n, strerror(errno));
+		FAIL("failnth %s N=%u: budget probe: open: %s", op, n, strerror(errno));
 		return;
 	}
 	if (room > 0)
@@ -222,7 +241,7 @@ static void check_budget(const char *op, unsigned int n, char *probe, long charg
 		mp_unpin(fd, h);
 	r2 = mp_pin(fd, probe, (room + 1) * PG, 0, &h, NULL);
 	if (r1 || r2 != -ENOMEM)
-		fail("failnth %s N=%u: budget: %ld pages charged, but a pin of the "
+		FAIL("failnth %s N=%u: budget: %ld pages charged, but a pin of the "
 		     "%ld left gave %s and of one more %s", op, n, charged, room,
 		     strerror(-r1), r2 ? strerror(-r2) : "success");
 	close(fd);
@@ -466,7 +485,7 @@ static int a_pin_batch(struct run *r)
 	while (done < 3 && r->ent[done].handle)
 		done++;
 	if (a.done != ~0U && a.done != done)
-		fail("failnth pin_batch: done %u, but %u handles written", a.done, done);
+		FAIL("failnth pin_batch: done %u, but %u handles written", a.done, done);
 	r->dpins = done;
 	r->dpages = 2 * done;
 	return ret;
@@ -520,9 +539,17 @@ static const struct op ops[] = {
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
+/* The operation's result with no fault injected, on this kernel. */
+static int plain(const struct op *op)
+{
+	if (op->armed == a_pin_ro && !readonly_cow)
+		return -EFAULT;
+	return op->plain;
+}
+
 static bool errno_ok(const struct op *op, int ret)
 {
-	if (ret == op->plain)
+	if (ret == plain(op))
 		return true;
 	for (const int *e = op->errnos; *e; e++)
 		if (ret == -*e)
@@ -591,16 +618,16 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
 	for (int k = 0; k < 3; k++)
 		r.ent[k] = (struct mempin_pin_entry){ .addr = (uintptr_t)(r.anon + 8 * PG + k * 2 * PG),
 						      .len = 2 * PG };
-	if (fail_fd < 0 || !r.anon || !r.fault || !r.thp || !r.memfd || !r.scat ||
+	if ((fail_fd < 0 && !dry) || !r.anon || !r.fault || !r.thp || !r.memfd || !r.scat ||
 	    !r.probe || ((op->needs & NEED_HUGETLB) && !r.huge) ||
 	    ((op->needs & NEED_EXT4) && !r.ext4)) {
-		fail("failnth %s: setup: a mapping or fail-nth failed: %s", op->name,
+		FAIL("failnth %s: setup: a mapping or fail-nth failed: %s", op->name,
 		     strerror(errno));
 		_exit(1);
 	}
 	ret = op->setup(&r);
 	if (ret) {
-		fail("failnth %s: setup: %s", op->name, strerror(-ret));
+		FAIL("failnth %s: setup: %s", op->name, strerror(-ret));
 		_exit(1);
 	}
 	if (!op->armed) {
@@ -610,7 +637,7 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
 		_exit(0);
 	}
 	if (arm(n)) {
-		fail("failnth: cannot arm fail-nth: %s", strerror(errno));
+		FAIL("failnth: cannot arm fail-nth: %s", strerror(errno));
 		_exit(1);
 	}
 	ret = op->armed(&r);
@@ -618,12 +645,12 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
 	sh->injected = fired;
 	sh->ret = ret;
 	if (!errno_ok(op, ret))
-		fail("failnth %s N=%u: %s (fault %s)", op->name, n,
+		FAIL("failnth %s N=%u: %s (fault %s)", op->name, n,
 		     ret ? strerror(-ret) : "success", fired ? "injected" : "not injected");
-	if (!fired && ret != op->plain)
-		fail("failnth %s N=%u: with no fault injected: %s, expected %s", op->name,
+	if (!fired && ret != plain(op))
+		FAIL("failnth %s N=%u: with no fault injected: %s, expected %s", op->name,
 		     n, ret ? strerror(-ret) : "success",
-		     op->plain ? strerror(-op->plain) : "success");
+		     plain(op) ? strerror(-plain(op)) : "success");
 	/* A batch says itself what took effect, error or not. */
 	if (ret && op->armed != a_pin_batch && op->armed != a_unpin_batch)
 		r.dpins = r.dpages = r.dcontainers = 0;
@@ -657,7 +684,7 @@ static int kmsg_new_lines(int fd, const char *what, unsigned int n, bool user_fa
 		if (len < 0 && errno == EAGAIN)
 			break;
 		if (len < 0) {
-			fail("failnth %s N=%u: kernel log: records lost", what, n);
+			FAIL("failnth %s N=%u: kernel log: records lost", what, n);
 			lines++;
 			continue;
 		}
@@ -672,7 +699,7 @@ static int kmsg_new_lines(int fd, const char *what, unsigned int n, bool user_fa
 			say("failnth %s N=%u: kernel log: %s", what, n, msg);
 	}
 	if (lines)
-		fail("failnth %s N=%u: %d new kernel log lines", what, n, lines);
+		FAIL("failnth %s N=%u: %d new kernel log lines", what, n, lines);
 	return lines;
 }
 
@@ -688,7 +715,7 @@ static int run_one(unsigned int i, unsigned int n, int kfd)
 	sh->ret = 0;
 	pid = fork();
 	if (pid < 0) {
-		fail("failnth: fork: %s", strerror(errno));
+		FAIL("failnth: fork: %s", strerror(errno));
 		return 0;
 	}
 	if (!pid)
@@ -706,7 +733,7 @@ static int run_one(unsigned int i, unsigned int n, int kfd)
 	}
 	waitpid(pid, NULL, 0);
 	if (si.si_code != CLD_EXITED || si.si_status != 0)
-		fail("failnth %s N=%u: the run process ended with %s %d", ops[i].name, n,
+		FAIL("failnth %s N=%u: the run process ended with %s %d", ops[i].name, n,
 		     si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
 	fired = sh->injected;
 	tally(i, ops[i].armed ? sh->ret : 0, fired);
@@ -716,7 +743,7 @@ static int run_one(unsigned int i, unsigned int n, int kfd)
 		usleep(20000);
 	if (sysfs("pins") || sysfs("pinned_pages") || sysfs("containers") ||
 	    held() != held0)
-		fail("failnth %s N=%u: after the run process: %ld pins %ld pages %ld "
+		FAIL("failnth %s N=%u: after the run process: %ld pins %ld pages %ld "
 		     "containers, pins held %lld (%lld before)", ops[i].name, n,
 		     sysfs("pins"), sysfs("pinned_pages"), sysfs("containers"),
 		     (long long)held(), (long long)held0);
@@ -786,16 +813,16 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 	waitpid(pid, NULL, 0);
 	if (si.si_code != CLD_EXITED ||
 	    (si.si_status != 0 && si.si_status != 1 && si.si_status != 3))
-		fail("failnth %s N=%u: ended with %s %d (fault %s)", name, n,
+		FAIL("failnth %s N=%u: ended with %s %d (fault %s)", name, n,
 		     si.si_code == CLD_EXITED ? "status" : "signal", si.si_status,
 		     fired ? "injected" : "not injected");
 	if (!fired && (si.si_code != CLD_EXITED || si.si_status != 0))
-		fail("failnth %s N=%u: with no fault injected: status %d", name, n,
+		FAIL("failnth %s N=%u: with no fault injected: status %d", name, n,
 		     si.si_status);
 	/* Ours is the only container: one pin of 4 pages, whatever ran. */
 	if (sysfs("pins") != 1 || sysfs("pinned_pages") != 4 || sysfs("containers") != 1 ||
 	    held() != held0)
-		fail("failnth %s N=%u: the module's totals changed: %ld pins %ld pages "
+		FAIL("failnth %s N=%u: the module's totals changed: %ld pins %ld pages "
 		     "%ld containers, pins held %lld (%lld before)", name, n, sysfs("pins"),
 		     sysfs("pinned_pages"), sysfs("containers"), (long long)held(),
 		     (long long)held0);
@@ -830,23 +857,42 @@ int phase_failnth(void)
 
 	ext4_dir = getenv("MEMPIN_EXT4_DIR");
 	if (access("/proc/thread-self/fail-nth", F_OK)) {
-		fail("failnth: no /proc/thread-self/fail-nth: a kernel without "
-		     "CONFIG_FAULT_INJECTION");
+		const char *d = getenv("MEMPIN_TEST_FAILNTH_DRY");
+
+		if (!d || strcmp(d, "1")) {
+			FAIL("failnth: no /proc/thread-self/fail-nth: a kernel without "
+			     "CONFIG_FAULT_INJECTION");
+			return -1;
+		}
+		/* The harness itself, on any kernel: each operation once. */
+		say("failnth: no fail-nth here: a dry run, nothing injected");
+		dry = true;
+	} else if (fault_setup()) {
 		return -1;
 	}
-	if (fault_setup())
-		return -1;
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		return -1;
+	{
+		struct mempin_info_arg info = { .size = sizeof(info) };
+		int fd = mp_open();
+
+		if (fd < 0 || mp_info(fd, &info)) {
+			FAIL("failnth: open or INFO: %s", strerror(errno));
+			return -1;
+		}
+		readonly_cow = info.features & MEMPIN_FEATURE_READONLY_COW;
+		close(fd);
+	}
 	for (unsigned int m = 0; m < 2; m++) {
 		if (kv_write_file("/sys/module/mempin/parameters/charge_mode", modes[m])) {
-			fail("failnth: cannot set charge_mode %s", modes[m]);
+			FAIL("failnth: cannot set charge_mode %s", modes[m]);
 			return -1;
 		}
 		memset(sh->t, 0, sizeof(sh->t));
-		for (unsigned int i = 0; i < NOPS && !failed(); i++) {
+		for (unsigned int i = 0; i < NOPS; i++) {
+			int fails0 = sh->fails;
 			unsigned int n;
 
 			if (((ops[i].needs & NEED_EXT4) && !ext4_dir) ||
@@ -855,11 +901,11 @@ int phase_failnth(void)
 				    ops[i].needs & NEED_EXT4 ? "ext4" : "hugetlb pages");
 				continue;
 			}
-			for (n = 1; n < MAX_N && !failed(); n++)
+			for (n = 1; n < MAX_N && sh->fails == fails0; n++)
 				if (!run_one(i, n, kfd))
 					break;
 			if (n == MAX_N)
-				fail("failnth %s: still injecting at N=%u", ops[i].name, n);
+				FAIL("failnth %s: still injecting at N=%u", ops[i].name, n);
 			report(ops[i].name, i, modes[m]);
 			pairs += sh->t[i].runs;
 			injected += sh->t[i].injected;
@@ -881,12 +927,13 @@ int phase_failnth(void)
 		if (!ret)
 			ret = mp_pin(r.fd, r.anon, 4 * PG, 0, &h, NULL);
 		if (ret)
-			fail("failnth: mempinctl setup: %s", strerror(-ret));
-		for (unsigned int c = 0; c < NCTL && !failed(); c++) {
+			FAIL("failnth: mempinctl setup: %s", strerror(-ret));
+		for (unsigned int c = 0; c < NCTL; c++) {
+			int fails0 = sh->fails;
 			unsigned int n;
 			char name[64];
 
-			for (n = 1; n < MAX_N && !failed(); n++) {
+			for (n = 1; n < MAX_N && sh->fails == fails0; n++) {
 				long cap = kv_param_get("max_pinned_pages");
 
 				if (!ctl_one(c, n, kfd, preload))
@@ -903,7 +950,7 @@ int phase_failnth(void)
 		}
 		close(r.fd);
 	}
-	say("failnth: %lu (operation, N) pairs run, %lu with a fault injected",
-	    pairs, injected);
+	say("failnth: %lu (operation, N) pairs run, %lu with a fault injected, "
+	    "%d failures", pairs, injected, sh->fails);
 	return failed() ? -1 : 0;
 }
