@@ -34,7 +34,9 @@
  * Opt-in (MEMPIN_TEST_FUZZ_PHASES=failnth): it needs a kernel with
  * CONFIG_FAULT_INJECTION (make check-debug DEBUG=kasan).  On another,
  * MEMPIN_TEST_FAILNTH_DRY=1 runs each operation once, nothing injected:
- * the harness and the state checks themselves.
+ * the harness and the state checks themselves.  MEMPIN_TEST_FAILNTH_ONLY
+ * ('|' list of substrings of operation names) and _MODES (user, process)
+ * narrow the run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -847,9 +849,25 @@ static void report(const char *name, unsigned int i, const char *mode)
 	    name, mode, t->n_last, t->runs, t->injected, t->ok, errs);
 }
 
+/* MEMPIN_TEST_FAILNTH_ONLY: a '|' list of substrings of the names to run. */
+static bool wanted(const char *name)
+{
+	const char *only = getenv("MEMPIN_TEST_FAILNTH_ONLY");
+	char buf[256], *tok, *save;
+
+	if (!only || !*only)
+		return true;
+	snprintf(buf, sizeof(buf), "%s", only);
+	for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save))
+		if (strstr(name, tok))
+			return true;
+	return false;
+}
+
 int phase_failnth(void)
 {
 	static const char *const modes[] = { "user", "process" };
+	const char *want_modes = getenv("MEMPIN_TEST_FAILNTH_MODES");
 	const char *preload = getenv("MEMPIN_TEST_FAILNTH_PRELOAD");
 	unsigned long pairs = 0, injected = 0;
 	int kfd = phase_kmsg_fd;
@@ -886,6 +904,8 @@ int phase_failnth(void)
 		close(fd);
 	}
 	for (unsigned int m = 0; m < 2; m++) {
+		if (want_modes && *want_modes && !strstr(want_modes, modes[m]))
+			continue;
 		if (kv_write_file("/sys/module/mempin/parameters/charge_mode", modes[m])) {
 			FAIL("failnth: cannot set charge_mode %s", modes[m]);
 			return -1;
@@ -895,6 +915,8 @@ int phase_failnth(void)
 			int fails0 = sh->fails;
 			unsigned int n;
 
+			if (!wanted(ops[i].name))
+				continue;
 			if (((ops[i].needs & NEED_EXT4) && !ext4_dir) ||
 			    ((ops[i].needs & NEED_HUGETLB) && !huge)) {
 				say("failnth: %s: skipped (no %s)", ops[i].name,
@@ -933,6 +955,11 @@ int phase_failnth(void)
 			unsigned int n;
 			char name[64];
 
+			snprintf(name, sizeof(name), "mempinctl %s%s%s", ctl_cmds[c][0],
+				 ctl_cmds[c][1] ? " " : "",
+				 ctl_cmds[c][1] ? ctl_cmds[c][1] : "");
+			if (!wanted(name))
+				continue;
 			for (n = 1; n < MAX_N && sh->fails == fails0; n++) {
 				long cap = kv_param_get("max_pinned_pages");
 
@@ -941,9 +968,6 @@ int phase_failnth(void)
 				kv_param_set("max_pinned_pages", cap);
 			}
 			kv_param_set("max_pinned_pages", 0);
-			snprintf(name, sizeof(name), "mempinctl %s%s%s", ctl_cmds[c][0],
-				 ctl_cmds[c][1] ? " " : "",
-				 ctl_cmds[c][1] ? ctl_cmds[c][1] : "");
 			report(name, NOPS + c, "");
 			pairs += sh->t[NOPS + c].runs;
 			injected += sh->t[NOPS + c].injected;
