@@ -148,24 +148,29 @@ static int fault_setup(void)
 {
 	static const char *const dirs[] = { "failslab", "fail_page_alloc",
 					    "fail_usercopy" };
+	/*
+	 * task-filter first, probability last: in between, with the defaults
+	 * (no filter, times 1), any task of the system would fail; init did,
+	 * and the kernel panicked.
+	 */
 	static const char *const files[][2] = {
-		{ "probability", "100" }, { "interval", "1" }, { "times", "-1" },
-		{ "space", "0" }, { "task-filter", "Y" }, { "verbose", "0" },
+		{ "task-filter", "Y" }, { "verbose", "0" }, { "interval", "1" },
+		{ "space", "0" }, { "times", "-1" }, { "probability", "100" },
 	};
 	char path[128];
 	int bad = 0;
 
+	/* As syzkaller: also GFP_KERNEL allocations, user pages, order 0. */
+	bad |= kv_write_file(DBG "failslab/ignore-gfp-wait", "N") != 0;
+	bad |= kv_write_file(DBG "fail_page_alloc/ignore-gfp-wait", "N") != 0;
+	bad |= kv_write_file(DBG "fail_page_alloc/ignore-gfp-highmem", "N") != 0;
+	bad |= kv_write_file(DBG "fail_page_alloc/min-order", "0") != 0;
 	for (unsigned int d = 0; d < 3; d++) {
 		for (unsigned int f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 			snprintf(path, sizeof(path), DBG "%s/%s", dirs[d], files[f][0]);
 			bad |= kv_write_file(path, files[f][1]) != 0;
 		}
 	}
-	/* As syzkaller: also GFP_KERNEL allocations, user pages, order 0. */
-	bad |= kv_write_file(DBG "failslab/ignore-gfp-wait", "N") != 0;
-	bad |= kv_write_file(DBG "fail_page_alloc/ignore-gfp-wait", "N") != 0;
-	bad |= kv_write_file(DBG "fail_page_alloc/ignore-gfp-highmem", "N") != 0;
-	bad |= kv_write_file(DBG "fail_page_alloc/min-order", "0") != 0;
 	if (bad) {
 		FAIL("failnth: cannot configure fault injection in " DBG
 		     " (CONFIG_FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_USERCOPY,"
