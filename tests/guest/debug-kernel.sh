@@ -111,7 +111,7 @@ debug_env_cached() {
 # the module is built against them too (BUILD_ROOT, as for make check
 # KERNEL=sid).
 debug_kernel_prepare_sid() {
-	local pkgver srcpkg tarball key t0 cc frags
+	local pkgver srcpkg tarball key tree t0 cc frags
 	local base=/usr/src/mempin-debug src out
 	DEBUG_ROOT=$CACHE/chroots/sid-debug
 	debug_chroot_make
@@ -122,8 +122,9 @@ debug_kernel_prepare_sid() {
 	tarball=/usr/src/$srcpkg.tar.xz
 	cc=gcc-$(debug_chroot gcc -dumpversion | cut -d. -f1)
 	frags=("$GUEST_DIR/debug-kernel-guest.config" "$GUEST_DIR/debug-kernel-$DEBUG_FLAVOUR.config")
-	key="$srcpkg $pkgver $(debug_chroot "$cc" --version | head -1) $(cat "${frags[@]}" |
-		sha256sum | cut -c1-16)"
+	# The tree: source and compiler; the key: the tree and the fragments.
+	tree="$srcpkg $pkgver $(debug_chroot "$cc" --version | head -1)"
+	key="$tree $(cat "${frags[@]}" | sha256sum | cut -c1-16)"
 	if debug_env_cached "$key"; then
 		return 0
 	fi
@@ -140,7 +141,13 @@ debug_kernel_prepare_sid() {
 	log "building the $DEBUG_FLAVOUR debug kernel ($srcpkg $pkgver, $cc) in" \
 		"$DEBUG_ROOT$out: once, half an hour or more on 2 cores"
 	t0=$(now_us)
-	rm -rf "$DK/root" "$DEBUG_ROOT$out"
+	rm -rf "$DK/root"
+	# Only the fragments changed: Kbuild rebuilds what the new config
+	# touches.  Another source or compiler: from nothing.
+	if [[ $(cat "$DEBUG_ROOT$out/.mempin-tree" 2>/dev/null) != "$tree" ]]; then
+		rm -rf "$DEBUG_ROOT$out"
+	fi
+	rm -f "$DEBUG_ROOT$out/.mempin-key"
 	mkdir -p "$DEBUG_ROOT$out"
 	# One source tree for both flavours, extracted again if sid moved on.
 	if [[ $(cat "$DEBUG_ROOT$src.version" 2>/dev/null) != "$srcpkg $pkgver" ]]; then
@@ -155,6 +162,7 @@ debug_kernel_prepare_sid() {
 		"$out/fragment.config" >&2
 	debug_chroot make -C "$src" O="$out" CC="$cc" -s olddefconfig >&2
 	debug_config_check "$DEBUG_ROOT$out/.config" "${frags[@]}"
+	echo "$tree" >"$DEBUG_ROOT$out/.mempin-tree"
 	echo "$key" >"$DEBUG_ROOT$out/.mempin-key"
 	debug_kernel_make_sid
 }
