@@ -678,7 +678,8 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
  * (verbose=0).  A debug kernel's note of a new deepest stack
  * (CONFIG_DEBUG_STACK_USAGE) is forgiven, as everywhere in the suite.  Only for a program armed for its whole run (mempinctl,
  * @user_faults): a page allocation failing in its own page fault makes the
- * fault handler say so and retry; that one line is the injection's.
+ * fault handler say so and retry, an inode allocation failing in its
+ * socket() makes net/socket.c say so; those lines are the injection's.
  */
 static int kmsg_new_lines(int fd, const char *what, unsigned int n, bool user_faults)
 {
@@ -704,7 +705,8 @@ static int kmsg_new_lines(int fd, const char *what, unsigned int n, bool user_fa
 		msg = msg ? msg + 1 : rec;
 		msg[strcspn(msg, "\n")] = 0;
 		if (user_faults &&
-		    !strcmp(msg, "Huh VM_FAULT_OOM leaked out to the #PF handler. Retrying PF"))
+		    (!strcmp(msg, "Huh VM_FAULT_OOM leaked out to the #PF handler. Retrying PF") ||
+		     !strcmp(msg, "socket: no more sockets")))
 			continue;
 		if (!compiled)
 			compiled = !regcomp(&stack, "^[^ ]+ \\([0-9]+\\) used greatest stack "
@@ -856,9 +858,10 @@ static void report(const char *name, unsigned int i, const char *mode)
 	size_t o = 0;
 
 	for (unsigned int k = 0; k < 8 && t->errs[k]; k++)
-		o += snprintf(errs + o, sizeof(errs) - o, ", %s %lu",
-			      i < NOPS ? strerrorname_np(t->errs[k]) : "status",
-			      t->err[k]);
+		o += i < NOPS ? snprintf(errs + o, sizeof(errs) - o, ", %s %lu",
+					 strerrorname_np(t->errs[k]), t->err[k]) :
+				snprintf(errs + o, sizeof(errs) - o, ", exit %d: %lu",
+					 t->errs[k], t->err[k]);
 	say("failnth: %-28s %-7s N=1..%u: %lu runs, %lu injected, %lu succeeded%s",
 	    name, mode, t->n_last, t->runs, t->injected, t->ok, errs);
 }
