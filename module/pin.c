@@ -176,8 +176,13 @@ static int mempin_runs_move(struct mempin_region *pin, unsigned int cap)
 {
 	u64 *runs = pin->runs_inline;
 
+	/*
+	 * The caller gets ENOMEM: no "vmalloc error" report in the log for
+	 * a failure a user can cause (a memcg at its limit).
+	 */
 	if (cap > MEMPIN_INLINE_RUNS) {
-		runs = kvmalloc_array(cap, sizeof(*runs), GFP_KERNEL_ACCOUNT);
+		runs = kvmalloc_array(cap, sizeof(*runs),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!runs)
 			return -ENOMEM;
 	}
