@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mempinctl doctor: why the current user could not open the device or pin,
- * one check after the other (installed, loaded, device, access, rlimit,
- * cap), each with its fix.
+ * one check after the other (installed, dkms, headers, signature, loaded,
+ * device, access, rlimit, cap), each with its fix.
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <libkmod.h>
@@ -40,7 +41,7 @@ struct check {
 		const char *key;
 		bool num;
 		uint64_t v;
-		char s[64];
+		char s[256];
 	} extra[CHECK_EXTRA];
 	int nextra;
 };
@@ -104,17 +105,57 @@ static bool find_program(const char *prog, char *out, size_t len)
 	return false;
 }
 
-/* What DKMS knows of mempin for this kernel (dkms status -m mempin). */
+/* What DKMS knows of mempin (dkms status -m mempin). */
 struct dkms {
 	bool have;			/* the dkms command exists */
 	bool registered;		/* some version is added */
 	char version[64];		/* one registered version */
 	char state[32];			/* for this kernel: built, installed... */
+	char others[256];		/* "KVER state, ..." of the other kernels */
 };
+
+/*
+ * The kernel field of a dkms status line, the one after the version:
+ * "mempin/0.1.0, 6.1.0-26-amd64, x86_64: installed" (dkms 3),
+ * "mempin, 0.1.0, 6.1.0-26-amd64, x86_64: built" (dkms 2).  False for
+ * "mempin/0.1.0: added", which names no kernel.
+ */
+static bool dkms_line_kernel(const char *line, char *out, size_t len)
+{
+	const char *p = line + strlen(MOD_NAME);
+	size_t n;
+
+	if (*p == ',') {		/* dkms 2: skip ", VERSION" */
+		p = strchr(p + 1, ',');
+		if (!p)
+			return false;
+	} else if (*p == '/') {
+		p += strcspn(p, ",:");
+		if (*p != ',')
+			return false;
+	} else {
+		return false;
+	}
+	p++;
+	while (*p == ' ')
+		p++;
+	n = strcspn(p, ",:");
+	if (!n || p[n] != ',')
+		return false;
+	snprintf(out, len, "%.*s", (int)n, p);
+	return true;
+}
+
+static bool dkms_line_kernel_is(const char *line, const char *kver)
+{
+	char k[128];
+
+	return dkms_line_kernel(line, k, sizeof(k)) && !strcmp(k, kver);
+}
 
 static void dkms_read(const struct ctl *c, struct dkms *d)
 {
-	char prog[PATH_MAX], line[512];
+	char prog[PATH_MAX], line[512], kver[128];
 	char *argv[] = { prog, "status", "-m", MOD_NAME, NULL };
 	posix_spawn_file_actions_t fa;
 	int pipefd[2], st;
@@ -154,12 +195,17 @@ static void dkms_read(const struct ctl *c, struct dkms *d)
 			v++;
 		n = strcspn(v, ",:");
 		snprintf(d->version, sizeof(d->version), "%.*s", (int)n, v);
-		if (strstr(line, c->uts.release)) {
-			v = colon + 1;
-			while (*v == ' ')
-				v++;
+		v = colon + 1;
+		while (*v == ' ')
+			v++;
+		if (dkms_line_kernel_is(line, c->uts.release)) {
 			snprintf(d->state, sizeof(d->state), "%.*s",
 				 (int)strcspn(v, " \n("), v);
+		} else if (dkms_line_kernel(line, kver, sizeof(kver))) {
+			size_t len = strlen(d->others);
+
+			snprintf(d->others + len, sizeof(d->others) - len, "%s%s %.*s",
+				 len ? ", " : "", kver, (int)strcspn(v, " \n("), v);
 		}
 	}
 	if (f)
@@ -171,11 +217,11 @@ static void dkms_read(const struct ctl *c, struct dkms *d)
 }
 
 static void doctor_installed(const struct ctl *c, const struct modinfo *m,
-			     struct check *k)
+			     const struct dkms *dk, struct check *k)
 {
 	const char *kv = c->uts.release;
 	char build[PATH_MAX];
-	struct dkms d;
+	struct dkms d = *dk;
 
 	if (*m->path) {
 		check_str(k, "path", m->path);
@@ -201,7 +247,6 @@ static void doctor_installed(const struct ctl *c, const struct modinfo *m,
 			  "or sudo make install in the source tree");
 		return;
 	}
-	dkms_read(c, &d);
 	snprintf(build, sizeof(build), "/lib/modules/%s/build/Makefile", kv);
 	if (!d.have) {
 		check_set(k, RES_FAIL, "not-installed",
@@ -243,7 +288,324 @@ static void doctor_installed(const struct ctl *c, const struct modinfo *m,
 		check_str(k, "dkms_state", d.state);
 }
 
-static void doctor_loaded(const struct modinfo *m, struct check *k)
+static void doctor_loaded_state(const struct modinfo *m, struct check *k);
+
+/* Whether DKMS has mempin for the running kernel, and for which others. */
+static void doctor_dkms(const struct ctl *c, const struct modinfo *m,
+			const struct dkms *d, bool headers, struct check *k)
+{
+	const char *kv = c->uts.release;
+
+	if (!d->have || !d->registered) {
+		if (*m->path && !m->dkms) {
+			check_set(k, RES_WARN, d->have ? "not-registered" : "no-dkms",
+				  "mempin is installed without DKMS (%s): a new kernel will not "
+				  "have it", d->have ? "not registered" : "no dkms command");
+			check_fix(k, "install the mempin-dkms package, or sudo make install "
+				  "in the source tree (both register it with DKMS)");
+		} else {
+			check_set(k, RES_SKIP, d->have ? "not-registered" : "no-dkms",
+				  d->have ? "mempin is not registered with DKMS" :
+				  "no dkms command");
+		}
+		return;
+	}
+	check_str(k, "version", d->version);
+	check_str(k, "state", *d->state ? d->state : "none");
+	if (*d->others)
+		check_str(k, "other_kernels", d->others);
+	if (!strcmp(d->state, "installed")) {
+		check_set(k, RES_OK, "installed",
+			  "DKMS installed mempin %s for Linux %s%s%s", d->version, kv,
+			  *d->others ? "; other kernels: " : "", d->others);
+		return;
+	}
+	check_set(k, RES_FAIL, *d->state ? d->state : "not-built",
+		  "DKMS has mempin %s but %s for Linux %s, the running kernel%s%s",
+		  d->version, !strcmp(d->state, "built") ? "did not install it" :
+		  "did not build it", kv, *d->others ? "; other kernels: " : "",
+		  d->others);
+	if (!strcmp(d->state, "built"))
+		check_fix(k, "sudo dkms install mempin/%s -k %s", d->version, kv);
+	else if (!headers)
+		check_fix(k, "sudo apt install linux-headers-%s: DKMS builds mempin "
+			  "when the headers are installed", kv);
+	else
+		check_fix(k, "sudo dkms autoinstall -k %s; if it fails, the build log is "
+			  "/var/lib/dkms/mempin/%s/build/make.log", kv, d->version);
+}
+
+/* The running kernel's headers, without which DKMS cannot build mempin. */
+static void doctor_headers(const struct ctl *c, const struct modinfo *m,
+			   bool headers, struct check *k)
+{
+	const char *kv = c->uts.release;
+	char build[PATH_MAX];
+
+	snprintf(build, sizeof(build), "/lib/modules/%s/build", kv);
+	check_str(k, "path", build);
+	if (headers) {
+		check_set(k, RES_OK, "present", "the headers of Linux %s are installed (%s)",
+			  kv, build);
+		return;
+	}
+	check_set(k, *m->path ? RES_WARN : RES_FAIL, "missing",
+		  "the headers of Linux %s are not installed (no %s/Makefile): DKMS "
+		  "cannot build mempin for it%s", kv, build,
+		  *m->path ? " (nor rebuild it when mempin is upgraded)" : "");
+	check_fix(k, "sudo apt install linux-headers-%s (DKMS then builds mempin for it)",
+		  kv);
+}
+
+/* Whether the kernel holds a key whose description is "SIGNER: ..."
+ * (/proc/keys: asymmetric keys of the keyrings this process may view). */
+static int kernel_has_key(const char *signer)
+{
+	FILE *f = fopen("/proc/keys", "re");
+	char line[512];
+	size_t n = strlen(signer);
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* "ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION: ..." */
+		char *p = strstr(line, " asymmetric ");
+
+		if (!p)
+			continue;
+		p += strlen(" asymmetric ");
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, signer, n) && p[n] == ':') {
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The installed module's signature, from its file (libkmod). */
+struct modsig {
+	bool signed_;
+	char signer[160], key[160];
+};
+
+static void modsig_read(const struct ctl *c, const char *path, struct modsig *sig)
+{
+	struct kmod_list *info = NULL, *l;
+	struct kmod_module *mod;
+
+	memset(sig, 0, sizeof(*sig));
+	if (kmod_module_new_from_path(c->kmod, path, &mod))
+		return;
+	if (kmod_module_get_info(mod, &info) >= 0) {
+		kmod_list_foreach(l, info) {
+			const char *key = kmod_module_info_get_key(l);
+			const char *v = kmod_module_info_get_value(l);
+
+			if (!key || !v)
+				continue;
+			if (!strcmp(key, "sig_id") || !strcmp(key, "signer"))
+				sig->signed_ = true;
+			if (!strcmp(key, "signer"))
+				snprintf(sig->signer, sizeof(sig->signer), "%s", v);
+			else if (!strcmp(key, "sig_key"))
+				snprintf(sig->key, sizeof(sig->key), "%s", v);
+		}
+		kmod_module_info_free_list(info);
+	}
+	kmod_module_unref(mod);
+}
+
+/* Secure Boot, lockdown, module.sig_enforce: what makes the kernel refuse a
+ * module that is not signed by a key it trusts. */
+struct sigpolicy {
+	int secure_boot;		/* 1 on, 0 off, -1 not UEFI or unknown */
+	char lockdown[32];		/* none, integrity, confidentiality, "" */
+	bool sig_enforce;
+};
+
+#define EFI_SECURE_BOOT "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+static void sigpolicy_read(struct sigpolicy *p)
+{
+	unsigned char v[5];
+	char buf[128], *b, *e;
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	p->secure_boot = -1;
+	/* 4 bytes of attributes, then the value. */
+	fd = open(EFI_SECURE_BOOT, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, v, sizeof(v)) == sizeof(v))
+			p->secure_boot = v[4] == 1;
+		close(fd);
+	} else if (!access("/sys/firmware/efi", F_OK)) {
+		p->secure_boot = 0;
+	}
+	/* "none [integrity] confidentiality": the bracketed one is in force. */
+	if (read_text("/sys/kernel/security/lockdown", buf, sizeof(buf)) > 0 &&
+	    (b = strchr(buf, '[')) && (e = strchr(b, ']')))
+		snprintf(p->lockdown, sizeof(p->lockdown), "%.*s", (int)(e - b - 1), b + 1);
+	p->sig_enforce = read_text("/sys/module/module/parameters/sig_enforce", buf,
+				   sizeof(buf)) > 0 && buf[0] == 'Y';
+}
+
+static bool sigpolicy_enforced(const struct sigpolicy *p)
+{
+	return p->sig_enforce || (*p->lockdown && strcmp(p->lockdown, "none"));
+}
+
+#define DKMS_MOK_PUB "/var/lib/dkms/mok.pub"
+
+static void doctor_signature(const struct ctl *c, const struct modinfo *m,
+			     const struct sigpolicy *p, struct check *k)
+{
+	char why[128];
+	struct modsig sig;
+	int has;
+
+	check_str(k, "secure_boot", p->secure_boot < 0 ? "unknown" :
+		  p->secure_boot ? "on" : "off");
+	check_str(k, "lockdown", *p->lockdown ? p->lockdown : "unknown");
+	check_str(k, "sig_enforce", p->sig_enforce ? "Y" : "N");
+	snprintf(why, sizeof(why), "%s%s%s%s%s", p->secure_boot > 0 ? "Secure Boot on, " : "",
+		 *p->lockdown && strcmp(p->lockdown, "none") ? "lockdown " : "",
+		 *p->lockdown && strcmp(p->lockdown, "none") ? p->lockdown : "",
+		 *p->lockdown && strcmp(p->lockdown, "none") && p->sig_enforce ? ", " : "",
+		 p->sig_enforce ? "module.sig_enforce" : "");
+	if (!*m->path) {
+		check_set(k, RES_SKIP, "not-installed", "no installed module to check");
+		return;
+	}
+	modsig_read(c, m->path, &sig);
+	if (*sig.signer)
+		check_str(k, "signer", sig.signer);
+	if (!sigpolicy_enforced(p)) {
+		check_set(k, RES_OK, "not-enforced",
+			  "Secure Boot %s, lockdown %s: the kernel loads mempin.ko %s",
+			  p->secure_boot < 0 ? "unknown" : p->secure_boot ? "on" : "off",
+			  *p->lockdown ? p->lockdown : "unknown", sig.signed_ ?
+			  "(signed) whoever signed it" : "unsigned (it taints itself)");
+		return;
+	}
+	if (!sig.signed_) {
+		check_set(k, RES_FAIL, "unsigned",
+			  "%s: the kernel loads only modules signed by a key it trusts, "
+			  "and %s is not signed", why, m->path);
+		check_fix(k, "build it with DKMS, which signs it with its key "
+			  "(the mempin-dkms package, or sudo make install); then enroll that "
+			  "key: sudo mokutil --import %s, reboot, and in MokManager choose "
+			  "Enroll MOK", DKMS_MOK_PUB);
+		return;
+	}
+	has = *sig.signer ? kernel_has_key(sig.signer) : 0;
+	if (has > 0) {
+		check_set(k, RES_OK, "trusted",
+			  "%s: mempin.ko is signed by '%s', a key the kernel holds", why,
+			  sig.signer);
+		return;
+	}
+	if (geteuid()) {
+		check_set(k, RES_WARN, "unknown",
+			  "%s: mempin.ko is signed by '%s'; only root sees whether the "
+			  "kernel trusts that key", why, *sig.signer ? sig.signer : "?");
+		check_fix(k, "sudo mempinctl doctor");
+		return;
+	}
+	check_set(k, RES_FAIL, "untrusted-key",
+		  "%s: the kernel loads only modules signed by a key it trusts, and "
+		  "mempin.ko is signed by '%s', a key it does not hold", why,
+		  *sig.signer ? sig.signer : "?");
+	if (!access(DKMS_MOK_PUB, R_OK))
+		check_fix(k, "enroll DKMS's key: sudo mokutil --import %s (choose a "
+			  "password), reboot, and in MokManager: Enroll MOK, Continue, Yes, "
+			  "the password, Reboot", DKMS_MOK_PUB);
+	else
+		check_fix(k, "enroll the certificate of '%s' with sudo mokutil --import "
+			  "CERT.der, reboot, and in MokManager choose Enroll MOK",
+			  *sig.signer ? sig.signer : "the signing key");
+}
+
+/*
+ * Why the kernel last refused to load a module, from its log: lockdown's
+ * "Lockdown: modprobe: unsigned module loading is restricted; ..." and
+ * module signature checking's "Loading of module with unavailable key is
+ * rejected" name no module; the caller ties them to mempin.  0 if found,
+ * -errno if the log cannot be read (dmesg_restrict: root only).
+ */
+static int kernel_refusal(char *out, size_t len)
+{
+	static const char *const what[] = {
+		"module loading is restricted", "Loading of unsigned module",
+		"Loading of module with unavailable key", "PKCS#7 signature not signed",
+		"mempin: ",
+	};
+	char rec[1024];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int e = -ENOENT;
+	ssize_t n;
+	size_t i;
+
+	if (fd < 0)
+		return -errno;
+	*out = 0;
+	for (;;) {
+		char *msg;
+
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		/* "PRIO,SEQ,USEC,FLAGS;MESSAGE\n continuation..." */
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		msg[strcspn(msg, "\n")] = 0;
+		for (i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+			if (strstr(msg, what[i])) {
+				snprintf(out, len, "%s", msg);
+				e = 0;
+			}
+	}
+	close(fd);
+	return e;
+}
+
+static void doctor_loaded(const struct ctl *c, const struct modinfo *m,
+			  const struct sigpolicy *p, const struct check *signature,
+			  struct check *k)
+{
+	char why[256];
+	int e;
+
+	if (!mod_live(m) && !mod_loaded(m) && *m->path) {
+		e = kernel_refusal(why, sizeof(why));
+		if (!e && sigpolicy_enforced(p) && signature->result == RES_FAIL) {
+			check_str(k, "kernel_log", why);
+			check_set(k, RES_FAIL, "refused",
+				  "mempin is not loaded: the kernel refuses it (%s), "
+				  "its log says: %s", signature->reason, why);
+			check_fix(k, "%s", signature->fix);
+			return;
+		}
+		if (!e) {
+			check_str(k, "kernel_log", why);
+		} else if (e == -EPERM || e == -EACCES) {
+			check_str(k, "kernel_log", "unreadable (dmesg_restrict): run as root");
+		}
+	}
+	(void)c;
+	doctor_loaded_state(m, k);
+}
+
+static void doctor_loaded_state(const struct modinfo *m, struct check *k)
 {
 	if (mod_live(m)) {
 		check_set(k, RES_OK, "loaded", "loaded, version %s, refcount %d",
@@ -514,18 +876,26 @@ static void doctor_cap(const struct ctl *c, const struct modinfo *m,
 	}
 }
 
-enum { CK_INSTALLED, CK_LOADED, CK_DEVICE, CK_ACCESS, CK_RLIMIT, CK_CAP, CK_NR };
+enum {
+	CK_INSTALLED, CK_DKMS, CK_HEADERS, CK_SIGNATURE, CK_LOADED, CK_DEVICE,
+	CK_ACCESS, CK_RLIMIT, CK_CAP, CK_NR
+};
 
 int cmd_doctor(const struct ctl *c, const char *size)
 {
 	struct check ck[CK_NR] = {
-		{ .name = "installed" }, { .name = "loaded" }, { .name = "device" },
+		{ .name = "installed" }, { .name = "dkms" }, { .name = "headers" },
+		{ .name = "signature" }, { .name = "loaded" }, { .name = "device" },
 		{ .name = "access" }, { .name = "rlimit" }, { .name = "cap" },
 	};
+	char build[PATH_MAX];
 	uint64_t need = c->page_size;
+	struct sigpolicy pol;
 	struct counters k;
 	struct modinfo m;
 	struct devinfo d;
+	struct dkms dk;
+	bool headers;
 	char user[64], group[64] = "mempin", b[32];
 	int i, e, problems = 0;
 
@@ -540,8 +910,16 @@ int cmd_doctor(const struct ctl *c, const char *size)
 	if (!d.stat_err && d.st.st_gid)
 		group_name(d.st.st_gid, group, sizeof(group));
 
-	doctor_installed(c, &m, &ck[CK_INSTALLED]);
-	doctor_loaded(&m, &ck[CK_LOADED]);
+	dkms_read(c, &dk);
+	sigpolicy_read(&pol);
+	snprintf(build, sizeof(build), "/lib/modules/%s/build/Makefile", c->uts.release);
+	headers = !access(build, F_OK);
+
+	doctor_installed(c, &m, &dk, &ck[CK_INSTALLED]);
+	doctor_dkms(c, &m, &dk, headers, &ck[CK_DKMS]);
+	doctor_headers(c, &m, headers, &ck[CK_HEADERS]);
+	doctor_signature(c, &m, &pol, &ck[CK_SIGNATURE]);
+	doctor_loaded(c, &m, &pol, &ck[CK_SIGNATURE], &ck[CK_LOADED]);
 	doctor_device(&m, &d, &ck[CK_DEVICE]);
 	doctor_access(c, &ck[CK_DEVICE], &d, user, &ck[CK_ACCESS]);
 	doctor_rlimit(c, need, group, &ck[CK_RLIMIT]);
