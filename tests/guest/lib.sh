@@ -19,6 +19,9 @@ export WERROR=${WERROR:-1}
 # depmod and mkfs.ext4 live in sbin, which a user's PATH lacks on Debian.
 PATH=$PATH:/usr/sbin:/sbin
 SUITES="bullseye bookworm trixie sid"
+# Not supported, watched: the newest kernel Debian has anywhere, sid's or
+# experimental's, whichever is newer (make check-matrix: "early warning").
+EARLY_SUITES="experimental"
 
 log() { printf 'mempin-guest: %s\n' "$*" >&2; }
 die() {
@@ -64,12 +67,25 @@ kernel_resolve_chroot() {
 			"in $BUILD_ROOT (mmdebstrap downloads about 150 MB)"
 		rm -rf "$BUILD_ROOT"
 		mkdir -p "${BUILD_ROOT%/*}"
+		local suite=$1
+		local -a early=()
+		if [[ $1 == experimental ]]; then
+			# sid, plus experimental's linux-* at sid's priority: apt then
+			# takes the higher version of the two.  The experimental line
+			# is sid's own (mmdebstrap's default mirror), renamed.
+			suite=sid
+			# shellcheck disable=SC2016 # $1 is mmdebstrap's, for the hook
+			early=(--setup-hook='sed -n "s/ sid / experimental /p" "$1/etc/apt/sources.list" \
+				>"$1/etc/apt/sources.list.d/experimental.list" &&
+				printf "Package: linux-*\nPin: release a=experimental\nPin-Priority: 500\n" \
+				>"$1/etc/apt/preferences.d/experimental-linux"')
+		fi
 		# Valid-Until off: mirrors of sid lag behind its Release expiry.
 		# shellcheck disable=SC2016 # $1 is mmdebstrap's, for the hook
 		mmdebstrap --variant=apt --include=linux-headers-amd64,gcc,make \
-			--aptopt='Acquire::Check-Valid-Until "false"' \
+			--aptopt='Acquire::Check-Valid-Until "false"' "${early[@]}" \
 			--skip=cleanup/apt/lists --customize-hook='mkdir "$1/build"' \
-			"$1" "$BUILD_ROOT" >&2 ||
+			"$suite" "$BUILD_ROOT" >&2 ||
 			die "mmdebstrap $1 failed (without root it needs ranges in" \
 				"/etc/subuid; or run once as root with the same MEMPIN_CACHE)"
 		touch "$BUILD_ROOT/.mempin-ready"
@@ -123,7 +139,8 @@ kernel_prepare() {
 
 kernel_prepare_locked() {
 	local suite=$1 dir=$CACHE/kernels/$1 mods
-	[[ " $SUITES " == *" $suite "* ]] || die "unknown suite '$suite' ($SUITES)"
+	[[ " $SUITES $EARLY_SUITES " == *" $suite "* ]] ||
+		die "unknown suite '$suite' ($SUITES; early warning: $EARLY_SUITES)"
 	if [[ $suite == "$(host_codename)" ]]; then
 		kernel_resolve_host
 	else
