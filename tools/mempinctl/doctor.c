@@ -335,8 +335,12 @@ static void doctor_dkms(const struct ctl *c, const struct modinfo *m,
 			  "/var/lib/dkms/mempin/%s/build/make.log", kv, d->version);
 }
 
-/* The running kernel's headers, without which DKMS cannot build mempin. */
-static void doctor_headers(const struct ctl *c, const struct modinfo *m,
+/*
+ * The running kernel's headers, without which DKMS cannot build mempin: the
+ * problem when DKMS has mempin but not for this kernel; a warning when it
+ * has it (no rebuild at mempin's next upgrade); moot without DKMS.
+ */
+static void doctor_headers(const struct ctl *c, const struct dkms *d,
 			   bool headers, struct check *k)
 {
 	const char *kv = c->uts.release;
@@ -349,10 +353,21 @@ static void doctor_headers(const struct ctl *c, const struct modinfo *m,
 			  kv, build);
 		return;
 	}
-	check_set(k, *m->path ? RES_WARN : RES_FAIL, "missing",
-		  "the headers of Linux %s are not installed (no %s/Makefile): DKMS "
-		  "cannot build mempin for it%s", kv, build,
-		  *m->path ? " (nor rebuild it when mempin is upgraded)" : "");
+	if (!d->have || !d->registered) {
+		check_set(k, RES_SKIP, "missing",
+			  "the headers of Linux %s are not installed; only a DKMS build "
+			  "needs them", kv);
+		return;
+	}
+	if (!strcmp(d->state, "installed")) {
+		check_set(k, RES_WARN, "missing",
+			  "the headers of Linux %s are not installed (no %s/Makefile): DKMS "
+			  "cannot rebuild mempin for it when mempin is upgraded", kv, build);
+	} else {
+		check_set(k, RES_FAIL, "missing",
+			  "the headers of Linux %s are not installed (no %s/Makefile): DKMS "
+			  "cannot build mempin for it", kv, build);
+	}
 	check_fix(k, "sudo apt install linux-headers-%s (DKMS then builds mempin for it)",
 		  kv);
 }
@@ -369,12 +384,15 @@ static int kernel_has_key(const char *signer)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		/* "ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION: ..." */
-		char *p = strstr(line, " asymmetric ");
+		/*
+		 * "ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION: ...",
+		 * TYPE cut to 9 characters: "asymmetri".
+		 */
+		char *p = strstr(line, " asymmetri ");
 
 		if (!p)
 			continue;
-		p += strlen(" asymmetric ");
+		p += strlen(" asymmetri ");
 		while (*p == ' ')
 			p++;
 		if (!strncmp(p, signer, n) && p[n] == ':') {
@@ -917,7 +935,7 @@ int cmd_doctor(const struct ctl *c, const char *size)
 
 	doctor_installed(c, &m, &dk, &ck[CK_INSTALLED]);
 	doctor_dkms(c, &m, &dk, headers, &ck[CK_DKMS]);
-	doctor_headers(c, &m, headers, &ck[CK_HEADERS]);
+	doctor_headers(c, &dk, headers, &ck[CK_HEADERS]);
 	doctor_signature(c, &m, &pol, &ck[CK_SIGNATURE]);
 	doctor_loaded(c, &m, &pol, &ck[CK_SIGNATURE], &ck[CK_LOADED]);
 	doctor_device(&m, &d, &ck[CK_DEVICE]);
