@@ -20,6 +20,7 @@ pkgs=(
 	flex bison bc libelf-dev libssl-dev	# make check-debug: kernel build
 	lcov					# make check-debug: coverage HTML
 	debhelper dh-dkms lintian		# make deb, make check-install
+	qemu-utils ovmf				# make check-install: qemu-img, UEFI
 	abigail-tools				# make -C lib check: ABI baseline
 )
 
