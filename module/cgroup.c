@@ -313,14 +313,15 @@ static void mempin_cg_get(struct mempin_cg *cg)
 	refcount_inc(&cg->ref);
 }
 
+/* The same under mempin_cg_mutex, where no node is at zero. */
 static struct mempin_cg *mempin_cg_find_locked(struct cgroup *cgrp)
 {
 	struct mempin_cg *cg;
 
-	hash_for_each_possible(mempin_cgs, cg, hnode, (unsigned long)cgrp)
-		if (cg->cgrp == cgrp && refcount_inc_not_zero(&cg->ref))
-			return cg;
-	return NULL;
+	rcu_read_lock();
+	cg = mempin_cg_find_rcu(cgrp);
+	rcu_read_unlock();
+	return cg;
 }
 
 static void mempin_cg_put_locked(struct mempin_cg *cg)

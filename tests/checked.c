@@ -358,6 +358,21 @@ int fdinfo_value(int fd, const char *key, char *val, size_t len)
 	return ret;
 }
 
+/*
+ * Small pages: io_uring charges a whole THP for any part of it registered,
+ * which would make its share of the budget depend on the memory's layout.
+ */
+char *touched(size_t pages)
+{
+	char *p = mmap(NULL, pages * PG, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || madvise(p, pages * PG, MADV_NOHUGEPAGE))
+		return NULL;
+	memset(p, 1, pages * PG);
+	return p;
+}
+
 /* ---- sysfs counters ---- */
 
 const char *const counter_names[C_NR] = {

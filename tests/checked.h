@@ -97,6 +97,9 @@ void ch_fail(struct chan *ch, const char *file, int line, const char *fmt, ...);
 /* mmap helpers for the test process: anonymous private read-write memory,
  * touched (faulted in), THP disabled.  ck_assert on failure. */
 void *xmap(size_t len);
+/* @pages of anonymous memory, small pages, written: NULL on failure
+ * (unchecked: children use it). */
+char *touched(size_t pages);
 void xunmap(void *p, size_t len);
 
 /* One fd over a unix socket (SCM_RIGHTS): 0 or -errno; the fd or -1. */

@@ -48,20 +48,6 @@ static void become_attacker(struct chan *ch, uid_t uid, size_t pages)
 	CREQ_EQ(ch, prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
 }
 
-/*
- * Small pages: io_uring charges a whole THP for any part of it registered,
- * which would make its share of the budget depend on the memory's layout.
- */
-static char *touched(size_t pages)
-{
-	char *p = mmap(NULL, pages * PG, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED || madvise(p, pages * PG, MADV_NOHUGEPAGE))
-		return NULL;
-	memset(p, 1, pages * PG);
-	return p;
-}
 
 /*
  * Opens a container (without close-on-exec, as a plain open() gives) and

@@ -171,16 +171,6 @@ static void cg_teardown(void)
 	cg_teardown_dir(T);
 }
 
-static char *touched(size_t pages)
-{
-	char *p = mmap(NULL, pages * PG, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED || madvise(p, pages * PG, MADV_NOHUGEPAGE))
-		return NULL;
-	memset(p, 1, pages * PG);
-	return p;
-}
 
 /* A child's job: enter a cgroup, pin some pages, report, hold, unpin. */
 struct job {
