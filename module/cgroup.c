@@ -622,19 +622,20 @@ static int mempin_cg_set_rule(struct mempin_cg *cg, unsigned long *rule,
 }
 
 /*
- * Drops the rules of cgroups that have been removed: nothing can be
- * charged there any more, and the rule would keep the cgroup's memory.
- * Starts over after each: the put may free nodes the walk would visit.
+ * Drops the rules of every cgroup, or (@removed_only) of those that have
+ * been removed: nothing can be charged there any more, and the rule would
+ * keep the cgroup's memory.  Starts over after each: the put may free
+ * nodes the walk would visit.
  */
-static void mempin_cg_sweep_locked(void)
+static void mempin_cg_drop_rules_locked(bool removed_only)
 {
 	struct mempin_cg *cg;
 	int bkt;
 
 again:
 	hash_for_each(mempin_cgs, bkt, cg, hnode) {
-		if (!(cg->own || cg->each) ||
-		    (READ_ONCE(cg->cgrp->self.flags) & CSS_ONLINE))
+		if (!(cg->own || cg->each) || (removed_only &&
+		    (READ_ONCE(cg->cgrp->self.flags) & CSS_ONLINE)))
 			continue;
 		mempin_cg_get(cg);
 		mempin_cg_set_rule(cg, &cg->own, 0);
@@ -701,7 +702,7 @@ static int mempin_cg_write(const char *ubuf, size_t count, bool set)
 	    &cgrp_dfl_root.cgrp)
 		return -EACCES;
 	mutex_lock(&mempin_cg_mutex);
-	mempin_cg_sweep_locked();
+	mempin_cg_drop_rules_locked(true);
 	mutex_unlock(&mempin_cg_mutex);
 	buf = kmemdup_nul(ubuf, count, GFP_KERNEL);
 	if (!buf)
@@ -792,23 +793,11 @@ int mempin_cg_init(struct kobject *dev_kobj)
  */
 void mempin_cg_exit(void)
 {
-	struct mempin_cg *cg;
-	int bkt;
-
 	if (!mempin_cg_kobj)
 		return;
 	sysfs_remove_group(mempin_cg_kobj, &mempin_cg_ctl_group);
 	mutex_lock(&mempin_cg_mutex);
-again:
-	hash_for_each(mempin_cgs, bkt, cg, hnode) {
-		if (!(cg->own || cg->each))
-			continue;
-		mempin_cg_get(cg);
-		mempin_cg_set_rule(cg, &cg->own, 0);
-		mempin_cg_set_rule(cg, &cg->each, 0);
-		mempin_cg_put_locked(cg);
-		goto again;
-	}
+	mempin_cg_drop_rules_locked(false);
 	mutex_unlock(&mempin_cg_mutex);
 	kobject_put(mempin_cg_kobj);
 }
