@@ -634,8 +634,9 @@ static void mempin_cg_drop_rules_locked(bool removed_only)
 
 again:
 	hash_for_each(mempin_cgs, bkt, cg, hnode) {
-		if (!(cg->own || cg->each) || (removed_only &&
-		    (READ_ONCE(cg->cgrp->self.flags) & CSS_ONLINE)))
+		bool online = READ_ONCE(cg->cgrp->self.flags) & CSS_ONLINE;
+
+		if (!(cg->own || cg->each) || (removed_only && online))
 			continue;
 		mempin_cg_get(cg);
 		mempin_cg_set_rule(cg, &cg->own, 0);
