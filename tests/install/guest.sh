@@ -6,9 +6,12 @@
 # boot 1  A. make install from the source tree (DKMS build for the running
 #            kernel, lib in the multiarch libdir, group, udev), use it;
 #            a newer kernel (NEW_KVER, bookworm-backports) with its headers:
-#            DKMS builds mempin for it in the kernel's installation; purge
-#            that kernel: its build goes with it; make uninstall: nothing
-#            may be left.
+#            DKMS builds mempin for it in the kernel's installation; opt
+#            in to loading at boot; reboot into the newer kernel.
+# boot 1b A3. make install's module loaded at boot there; use it; doctor
+#            all ok; reboot into the old kernel (named, as grub-reboot).
+# boot 1c A4. purge the newer kernel: its build goes with it; make
+#            uninstall: nothing may be left.
 #         B. the packages of version A (apt install ./*.deb): DKMS builds
 #            through the package's hooks, sysusers makes the group; use it;
 #            opt in to loading at boot (modules-load.d).
@@ -349,13 +352,44 @@ boot1_source() {
 	check "dkms status: and still for $KVER" dkms_installed "$VERSION_A" "$KVER"
 	check "mempin.ko in /lib/modules/$NEW_KVER/updates/dkms" \
 		compgen -G "/lib/modules/$NEW_KVER/updates/dkms/mempin.ko*"
+	# Opt in to loading at boot, unload: only modules-load.d can load it.
+	cp /usr/local/share/doc/mempin/examples/modules-load.d/mempin.conf /etc/modules-load.d/
+	check "modprobe -r mempin" modprobe -r mempin
+	echo "$KVER" >"$S/old-kver"
+	echo 1b >"$S/boot"
+	reboot_into
+}
+
+# A3: make install's module on the new kernel, loaded at boot.
+boot1b_source() {
+	local old
+	old=$(cat "$S/old-kver")
+	say "A3. after the reboot, on Linux $KVER (make install)"
+	check "the boot loader booted the newest kernel, $NEW_KVER" test "$KVER" = "$NEW_KVER"
+	check "modules-load.d loaded mempin at boot" \
+		eval 'systemctl status --no-pager systemd-modules-load.service; test -e /sys/module/mempin'
+	use "make install, Linux $KVER" "$VERSION_A" /usr/local /usr/local/share/doc/mempin/examples
+	check "mempinctl doctor as pinuser: all fine" doctor_all_ok
+	show "$W/out"
+	echo 1c >"$S/boot"
+	reboot_into "$old"
+}
+
+# A4: back on the old kernel, remove the new one, make uninstall.
+boot1c_source() {
+	local src=/root/src
+	say "A4. back on Linux $KVER: remove Linux $NEW_KVER, make uninstall"
+	check "the boot loader booted the kernel asked for, $(cat "$S/old-kver")" \
+		test "$KVER" = "$(cat "$S/old-kver")"
 	# shellcheck disable=SC2046
 	step "apt-get purge of Linux $NEW_KVER and its headers" \
 		apt-get purge -y $(pkg_names $(debs kernel-image) $(debs kernel-headers)) || true
 	show "$W/step.log" | grep -iE 'dkms|mempin|error|warn' | head -n 20 || true
 	check "nothing of mempin left for $NEW_KVER (/lib/modules, /var/lib/dkms, dkms status)" \
 		no_mempin_for "$NEW_KVER"
+	check "dkms status: mempin/$VERSION_A still installed for $KVER" dkms_installed "$VERSION_A"
 
+	rm /etc/modules-load.d/mempin.conf
 	step "make uninstall" make -C "$src" uninstall || true
 	show "$W/step.log" | grep -E 'dkms|unloaded|NOTE|kept' | head -n 10 || true
 	check "make uninstall unloaded the module" test ! -e /sys/module/mempin
@@ -366,6 +400,7 @@ boot1_source() {
 	check "make uninstall kept group mempin" getent group mempin
 	# So that the packages must create it themselves.
 	groupdel mempin
+	boot1_packages
 }
 
 
@@ -378,10 +413,13 @@ boot1() {
 	useradd -m -s /bin/bash other
 	if [[ $SKIP_SOURCE == 1 ]]; then
 		say "A. make install: skipped (MEMPIN_INSTALL_SKIP_SOURCE=1)"
+		boot1_packages
 	else
 		boot1_source
 	fi
+}
 
+boot1_packages() {
 	say "B. packages $VERSION_A: $(debs debs-a | xargs -n1 basename | tr '\n' ' ')"
 	snapshot before-packages
 	# shellcheck disable=SC2046
@@ -624,6 +662,8 @@ fi
 
 case $(cat "$S/boot" 2>/dev/null) in
 "") boot1 ;;
+1b) boot1b_source ;;
+1c) boot1c_source ;;
 2) boot2 ;;
 3) boot3 ;;
 4) boot4 ;;
