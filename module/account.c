@@ -189,8 +189,9 @@ void mempin_count_refusal(enum mempin_refusal why, unsigned long pages,
  * Charges a pin's pages before they are pinned: to the pinning task's
  * cgroup and its ancestors, then to the user's or process's RLIMIT_MEMLOCK
  * budget.  Never past a limit even for an instant (see
- * mempin_add_within()).  CAP_IPC_LOCK, or a cgroup rule with rlimit, lifts
- * the rlimit, not the charge: the counters always say what is pinned.
+ * mempin_add_within()).  The opener's CAP_IPC_LOCK, or a cgroup rule with
+ * rlimit, lifts the rlimit, not the charge: the counters always say what
+ * is pinned.
  * Sets pin->cg and whose reference keeps it (see struct mempin_ctx).
  */
 int mempin_charge(struct mempin_ctx *ctx, struct mempin_region *pin)
@@ -216,10 +217,15 @@ int mempin_charge(struct mempin_ctx *ctx, struct mempin_region *pin)
 		fits = mempin_add_within(&ctx->mm->pinned_vm, pages, limit);
 	else
 		fits = mempin_add_within_long(&user->locked_vm, pages, limit);
-	/* _noaudit: a refusal here is ordinary, not a security event. */
+	/*
+	 * The opener's CAP_IPC_LOCK, as its user is the one charged (io_uring
+	 * decides at ring creation).  file_ns_capable(), not ns_capable():
+	 * that would set PF_SUPERPRIV in current->flags, which the tick's
+	 * accounting reads unlocked (a data race KCSAN reports).
+	 */
 	if (!fits) {
 		if (!lifts_rlimit &&
-		    !ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK)) {
+		    !file_ns_capable(ctx->file, &init_user_ns, CAP_IPC_LOCK)) {
 			mempin_count_refusal(MEMPIN_REFUSED_RLIMIT, pages, NULL);
 			mempin_cg_uncharge(cg, pages);
 			goto out_put;

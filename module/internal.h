@@ -95,6 +95,7 @@ struct mempin_ctx {
 	struct mempin_mm *mpm;		/* its notifier (mm.c), and mm_node */
 	struct list_head mm_node;	/* in mpm->ctxs */
 	const struct cred *cred;	/* the opener's: its user is charged */
+	struct file *file;		/* ours; its f_cred: CAP_IPC_LOCK */
 	bool per_process;		/* charge_mode "process" at open() */
 	bool mm_gone;			/* its pins went with it (mm.c) */
 	struct pid *owner;		/* the opening process, for fdinfo */

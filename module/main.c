@@ -55,6 +55,7 @@ static int mempin_open(struct inode *inode, struct file *file)
 	ctx->mm = current->mm;
 	/* The opener's user is charged, whatever credentials come later. */
 	ctx->cred = get_current_cred();
+	ctx->file = file;
 	ctx->owner = get_pid(task_tgid(current));
 	ctx->id = atomic64_inc_return(&mempin_totals.containers_opened);
 	file->private_data = ctx;

@@ -3,7 +3,7 @@
  * Charging: VmPin (/proc/self/status) and the FOLL_PIN counters of
  * /proc/vmstat against what was pinned, every pin charging all its pages
  * (overlapping pins each charge theirs: references cost budget), unaligned
- * ranges, RLIMIT_MEMLOCK for non-root callers, CAP_IPC_LOCK, the
+ * ranges, RLIMIT_MEMLOCK for non-root callers, the opener's CAP_IPC_LOCK, the
  * administrator cap (max_pinned_pages), device permissions.
  */
 #include <check.h>
@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "checked.h"
@@ -497,6 +499,66 @@ START_TEST(rlimit_root_cap_ipc_lock)
 }
 END_TEST
 
+/* Raises or lowers CAP_IPC_LOCK in the effective set (kept permitted). */
+static int ipc_lock_effective(int on)
+{
+	struct __user_cap_header_struct hd = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &hd, d))
+		return -errno;
+	if (on)
+		d[0].effective |= 1U << CAP_IPC_LOCK_BIT;
+	else
+		d[0].effective &= ~(1U << CAP_IPC_LOCK_BIT);
+	return syscall(SYS_capset, &hd, d) ? -errno : 0;
+}
+
+/*
+ * The opener's CAP_IPC_LOCK lifts the limit, not the pinning task's: the
+ * opener's user is the one charged.  A opened without it, B with it.
+ */
+static void child_opener_cap(struct chan *ch, void *arg)
+{
+	struct rlimit rl = { 64 * 1024, 64 * 1024 };
+	char *mem = child_map(ch, 32);
+	int a, b;
+
+	(void)arg;
+	CREQ_EQ(ch, setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	CREQ_EQ(ch, ipc_lock_effective(0), 0);
+	CREQ(ch, (kv_capeff() & (1ULL << CAP_IPC_LOCK_BIT)) == 0);
+	a = mp_open();
+	CREQ(ch, a >= 0);
+	CREQ_EQ(ch, ipc_lock_effective(1), 0);
+	b = mp_open();
+	CREQ(ch, b >= 0);
+	/* Raised now, but A's opener had not: the rlimit applies. */
+	CREQ_EQ(ch, mp_pin(a, mem, 32 * PG, 0, NULL, NULL), -ENOMEM);
+	CREQ_EQ(ch, kv_vmpin_kb(0), 0);
+	/* Dropped now, but B's opener had it. */
+	CREQ_EQ(ch, ipc_lock_effective(0), 0);
+	CREQ_EQ(ch, mp_pin(b, mem, 32 * PG, 0, NULL, NULL), 0);
+	CREQ_EQ(ch, kv_vmpin_kb(0), 32 * PG / 1024);
+	close(b);
+	CREQ_EQ(ch, kv_vmpin_kb(0), 0);
+	close(a);
+}
+
+START_TEST(rlimit_opener_cap_decides)
+{
+	struct child c;
+	struct kv_pins a, b;
+
+	kv_pins_read(&a);
+	child_start(&c, child_opener_cap, NULL);
+	CHILD_OK(&c);
+	kv_pins_read(&b);
+	ck_assert_uint_eq(KV_ACQ(a, b), 32);
+	ck_assert_uint_eq(KV_REL(a, b), 32);
+}
+END_TEST
+
 static void child_uid1000_open(struct chan *ch, void *arg)
 {
 	int fd = child_setup(ch, 1000, 1 << 20);
@@ -685,6 +747,7 @@ Suite *charge_suite(void)
 	tcase_add_test(tc, rlimit_nonroot_enomem_nothing_pinned);
 	tcase_add_test(tc, rlimit_nonroot_two_containers);
 	tcase_add_test(tc, rlimit_root_cap_ipc_lock);
+	tcase_add_test(tc, rlimit_opener_cap_decides);
 	tcase_add_test(tc, perm_uid1000_opens);
 	tcase_add_test(tc, perm_uid1001_eacces);
 	suite_add_tcase(s, tc);
