@@ -435,7 +435,7 @@ main() {
 	mkdir -p "$CACHE/logs"
 	if [[ " $runs " == *" install "* ]]; then
 		t0=$(now_us)
-		log "booting the guest (TCG; four boots, two kernels, six DKMS builds)"
+		log "booting the guest (TCG; six boots, two kernels, six DKMS builds)"
 		guest_boot "${MEMPIN_INSTALL_TIMEOUT:-7200}" "$CACHE/logs/check-install.log" || rc=$?
 		log "guest: $(secs $(($(now_us) - t0))) s: $(verdict "$rc");" \
 			"console log: $CACHE/logs/check-install.log"
