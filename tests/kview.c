@@ -281,12 +281,19 @@ int kv_kcsan_line(struct kv_kcsan *k, const char *msg)
 		if (!strstr(msg, "BUG: KCSAN: "))
 			return 0;
 		k->in = 1;
-		k->ours = !!strstr(msg, "mempin");
+		k->frames = 0;
+		/* "data-race in A / B": A or B a function of mempin's. */
+		k->ours = !!strstr(msg, "mempin_");
 		snprintf(k->title, sizeof(k->title), "%s", msg);
 		return 1;
 	}
-	if (strstr(msg, "mempin"))
-		k->ours = 1;
+	if (strstr(msg, " by task ") || strstr(msg, " by interrupt ")) {
+		k->frames = 2;		/* an access: its function, its caller */
+	} else if (k->frames && msg[strspn(msg, " \t\n")]) {
+		if (strstr(msg, "[mempin]"))
+			k->ours = 1;
+		k->frames--;
+	}
 	if (strncmp(msg, "=====", 5))
 		return 1;
 	k->in = 0;

@@ -81,14 +81,17 @@ int kv_kmsg_scan(int fd, char *first, size_t len);
 
 /*
  * KCSAN (make check-debug DEBUG=kcsan) reports every data race of the whole
- * kernel: from "BUG: KCSAN:" to its closing "=====" line.  One that names
- * mempin anywhere (its title, a frame) is mempin's; the rest are the
- * kernel's own, skipped and only counted.  kv_kcsan_line() takes one log
+ * kernel: from "BUG: KCSAN:" to its closing "=====" line.  It is mempin's
+ * when one of the two racing accesses is in mempin's code or in a function
+ * mempin called (the title names a mempin_ function, or one of the first
+ * two frames of an access is "[mempin]"); the rest are the kernel's own
+ * (GUP's own races below pin_user_pages(), a task named mempin-tests in
+ * the report's CPU line), skipped and only counted.  kv_kcsan_line() takes one log
  * line: 0 not part of a report, 1 part of one (skip it), 2 the end of one
  * naming mempin (a failure: its title is in k->title).
  */
 struct kv_kcsan {
-	int in, ours;
+	int in, ours, frames;
 	unsigned long mine, other;
 	char title[256];
 };

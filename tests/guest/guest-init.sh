@@ -189,12 +189,16 @@ kernel_log() {
 	fi
 }
 # KCSAN (make check-debug DEBUG=kcsan) reports every data race of the whole
-# kernel, from "BUG: KCSAN:" to its closing ===== line.  One naming mempin
-# anywhere (title or frame) stays in the log checked below; the rest are the
-# kernel's own: dropped here and counted in /tmp/kcsan-other.
+# kernel, from "BUG: KCSAN:" to its closing ===== line.  One where a racing
+# access is in mempin or in what it called (a mempin_ function in the title,
+# "[mempin]" in an access's first two frames; as tests/kview.h) stays in the
+# log checked below; the rest are the kernel's own: dropped here and counted
+# in /tmp/kcsan-other.
 kcsan_filter() {
-	awk '!inr && /BUG: KCSAN: / { inr = 1; ours = /mempin/; blk = $0 "\n"; next }
-		inr { blk = blk $0 "\n"; if (/mempin/) ours = 1
+	awk '!inr && /BUG: KCSAN: / { inr = 1; fr = 0; ours = /mempin_/; blk = $0 "\n"; next }
+		inr { blk = blk $0 "\n"
+			if (/ by (task|interrupt) /) fr = 2
+			else if (fr && /\] +[^ ]/) { if (/\[mempin\]/) ours = 1; fr-- }
 			if (/(^|\] )=====+$/) { inr = 0; if (ours) printf "%s", blk; else other++ }
 			next }
 		{ print }
