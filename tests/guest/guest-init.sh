@@ -199,7 +199,9 @@ kcsan_filter() {
 		inr { blk = blk $0 "\n"
 			if (/ by (task|interrupt) /) fr = 2
 			else if (fr && /\] +[^ ]/) { if (/\[mempin\]/) ours = 1; fr-- }
-			if (/(^|\] )=====+$/) { inr = 0; if (ours) printf "%s", blk; else other++ }
+			if (/(^|\] )=====+$/) { inr = 0
+				if (ours) printf "%s", blk
+				else { other++; printf "%s", blk >"/tmp/kcsan-other.log" } }
 			next }
 		{ print }
 		END { print other + 0 >"/tmp/kcsan-other" }'
@@ -211,6 +213,8 @@ if [ -n "${MEMPIN_TEST_KCSAN:-}" ]; then
 	say "KCSAN: $(dmesg | grep -c 'BUG: KCSAN: ') reports in the log," \
 		"$(cat /tmp/kcsan-other) of them not naming mempin (skipped);" \
 		"$(grep -E 'data_races|races_unknown_origin' /sys/kernel/debug/kcsan 2>/dev/null | tr -s ' \n' ' ')"
+	# The kernel's own, in full: what they were is worth knowing.
+	[ ! -s /tmp/kcsan-other.log ] || sed 's/^/MEMPIN-GUEST: kernel KCSAN: /' /tmp/kcsan-other.log
 fi
 if [ -n "$bad" ]; then
 	fail "kernel log: $(echo "$bad" | wc -l) bad lines"
