@@ -314,6 +314,14 @@ no_package_left() {
 	! dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | grep -i mempin | grep -v '^[up]n '
 }
 
+# On the newer kernel after a reboot: the boot loader booted it, and
+# modules-load.d loaded mempin.
+booted_new_kernel_with_mempin() {
+	check "the boot loader booted the newest kernel, $NEW_KVER" test "$KVER" = "$NEW_KVER"
+	check "modules-load.d loaded mempin at boot" \
+		eval 'systemctl status --no-pager systemd-modules-load.service; test -e /sys/module/mempin'
+}
+
 # --- boot 1 ------------------------------------------------------------------------
 
 # A: make install from the source tree, a newer kernel, make uninstall.
@@ -365,9 +373,7 @@ boot1b_source() {
 	local old
 	old=$(cat "$S/old-kver")
 	say "A3. after the reboot, on Linux $KVER (make install)"
-	check "the boot loader booted the newest kernel, $NEW_KVER" test "$KVER" = "$NEW_KVER"
-	check "modules-load.d loaded mempin at boot" \
-		eval 'systemctl status --no-pager systemd-modules-load.service; test -e /sys/module/mempin'
+	booted_new_kernel_with_mempin
 	use "make install, Linux $KVER" "$VERSION_A" /usr/local /usr/local/share/doc/mempin/examples
 	check "mempinctl doctor as pinuser: all fine" doctor_all_ok
 	show "$W/out"
@@ -481,9 +487,7 @@ boot3() {
 	local old
 	old=$(cat "$S/old-kver")
 	say "C. after the reboot, on Linux $KVER"
-	check "the boot loader booted the newest kernel, $NEW_KVER" test "$KVER" = "$NEW_KVER"
-	check "modules-load.d loaded mempin at boot" \
-		eval 'systemctl status --no-pager systemd-modules-load.service; test -e /sys/module/mempin'
+	booted_new_kernel_with_mempin
 	check "dkms status: mempin/$VERSION_A still installed" dkms_installed "$VERSION_A"
 	use "Linux $KVER" "$VERSION_A" /usr /usr/share/doc/mempin-dkms/examples
 	check "mempinctl doctor as pinuser: all fine" doctor_all_ok
