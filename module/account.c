@@ -221,7 +221,8 @@ int mempin_charge(struct mempin_ctx *ctx, struct mempin_region *pin)
 	 * The opener's CAP_IPC_LOCK, as its user is the one charged (io_uring
 	 * decides at ring creation).  file_ns_capable(), not ns_capable():
 	 * that would set PF_SUPERPRIV in current->flags, which the tick's
-	 * accounting reads unlocked (a data race KCSAN reports).
+	 * accounting reads unlocked (a data race KCSAN reports).  Audited as
+	 * io_uring's and iommufd's capable() are.
 	 */
 	if (!fits) {
 		if (!lifts_rlimit &&
