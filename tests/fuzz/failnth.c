@@ -24,12 +24,27 @@
  *   kernel log         not one new line (verbose=0: the injection itself
  *                      prints nothing)
  *
+ * Cgroup budgets (module/cgroup.c), where the module has them: open and
+ * pins in a fresh child /mpfn/c of /mpfn, whose each-child rule gives the
+ * child a budget, so that its node and node directory are made in the
+ * armed call; and the rule writes (set, unset; own, each-child) on a fresh
+ * /mpfr/g and below.  The state then also covers the node directories
+ * (cgroup/<id>/: path, limit, usage, removed, rules): unchanged on an
+ * error, the call's effect on success (the rules': what a run with nothing
+ * injected left).  A node directory that could not be made at the pin is
+ * made at the next rule change (module/cgroup.c): then it must be.  After
+ * each run the fresh cgroups are removed, and none may stay dying (a node
+ * that leaked holds its cgroup).
+ *
  * The process runs as root without CAP_IPC_LOCK, so RLIMIT_MEMLOCK applies;
  * both charge modes.  mempinctl runs under LD_PRELOAD=failnth-preload.so,
  * whose constructor arms fail-nth after the dynamic loader is done: every
  * fault site of the command itself, N = 1, 2, ...; it must end with a
  * status of 0, 1 (failed, with a message) or 3 (module not loaded), never
- * a signal, and change nothing.
+ * a signal, and change nothing; the cgroup commands (list, set, unset,
+ * apply) run with fresh /mpfc/s and /mpfc/e, and leave what writing their
+ * rules to the module directly leaves on success, no more than part of it
+ * on a failure (apply sets the rules it can).
  *
  * Opt-in (MEMPIN_TEST_FUZZ_PHASES=failnth): it needs a kernel with
  * CONFIG_FAULT_INJECTION (make check-debug DEBUG=kasan).  On any kernel,
@@ -41,13 +56,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +79,12 @@
 #define MAX_N	20000			/* N never gets here: a loop bound */
 #define DBG	"/sys/kernel/debug/"
 #define STATS	"/sys/class/misc/mempin/stats/"
+#define CGROOT	"/sys/fs/cgroup"
+#define CGCTL	"/sys/class/misc/mempin/cgroup"
+/* The each-child budget of /mpfn: above LIMIT, so that RLIMIT_MEMLOCK still
+ * binds first, as check_budget() expects. */
+#define EACH	(16UL << 20)
+#define SNAP	2048			/* a snapshot of the cgroup directories */
 
 /* What one run of an operation left, for its checks. */
 struct run {
@@ -72,6 +96,9 @@ struct run {
 	long pins, pages, containers;
 	long dpins, dpages, dcontainers;
 	int ret;			/* the armed call: 0 or -errno */
+	int cgfd;			/* cgroup/set or unset, for a rule op */
+	const char *line;		/* what the armed call writes there */
+	char snap[SNAP];		/* the cgroup directories before the call */
 };
 
 struct op {
@@ -84,13 +111,19 @@ struct op {
 	int plain;			/* its result with no fault: 0 or -errno */
 };
 
-enum { NEED_EXT4 = 1, NEED_HUGETLB = 2 };
+/*
+ * NEED_CG: pins in a fresh child /mpfn/c of /mpfn, which has an each-child
+ * rule; NEED_CGRULE: rules on a fresh /mpfr/g and below.  Both need cgroup
+ * budgets and a cgroup2 mount.
+ */
+enum { NEED_EXT4 = 1, NEED_HUGETLB = 2, NEED_CG = 4, NEED_CGRULE = 8 };
 
 /* Outcomes per operation, shared with the run processes. */
 struct tally {
 	unsigned long runs, injected, ok, err[8];
 	int errs[8];
 	unsigned int n_last;
+	unsigned long late;		/* cgroup directories made late */
 };
 
 static struct shared {
@@ -98,6 +131,8 @@ static struct shared {
 	int fails;			/* failures so far, of all processes */
 	int injected;			/* the last run's */
 	int ret;
+	char ref[64][SNAP];		/* per op: the cgroup directories after a
+					 * run with no fault (rule ops) */
 } *sh;
 
 /* fail(), counted: one operation's failure stops its N, not the others. */
@@ -334,6 +369,283 @@ static char *map_scattered(void)
 	return p;
 }
 
+/* ---- cgroups (module/cgroup.c) ---- */
+
+/* Cgroup budgets and a cgroup2 mount: the NEED_CG* operations run. */
+static bool cgroups;
+/* The cgroup directories with only the phase's own rules. */
+static char cg_base[SNAP];
+
+/* Writes @line to cgroup/@file (set, unset): 0 or -errno. */
+static int cg_rule(const char *file, const char *line)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), CGCTL "/%s", file);
+	return kv_write_file(path, line);
+}
+
+/* The node directory of cgroup @path (under CGROOT) in @dir; 0 if none. */
+static int cg_dir(const char *path, char *dir, size_t len)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), CGROOT "%s", path);
+	if (stat(p, &st))
+		return 0;
+	snprintf(dir, len, CGCTL "/%llu", (unsigned long long)st.st_ino);
+	return !access(dir, F_OK);
+}
+
+/* A file of a node directory, without its last newline; "" if unreadable. */
+static void cg_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char p[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Every node directory, "path limit usage removed rules" each, sorted by
+ * path: what a rule or a charge changes (peak and refused only grow).
+ */
+static void cg_snap(char *out, size_t len)
+{
+	char *lines[32], dir[300], v[5][256];
+	unsigned int n = 0;
+	struct dirent *e;
+	size_t o = 0;
+	DIR *d = opendir(CGCTL);
+
+	*out = 0;
+	while (d && (e = readdir(d)) && n < 32) {
+		static const char *const files[] = { "path", "limit", "usage",
+						     "removed", "rules" };
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(dir, sizeof(dir), CGCTL "/%s", e->d_name);
+		for (unsigned int k = 0; k < 5; k++)
+			cg_read(dir, files[k], v[k], sizeof(v[k]));
+		for (char *c = v[4]; *c; c++)
+			*c = *c == '\n' ? ',' : *c;
+		if (asprintf(&lines[n], "%s %s %s %s [%s]", v[0], v[1], v[2], v[3],
+			     v[4]) > 0)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	qsort(lines, n, sizeof(lines[0]), cmp_str);
+	for (unsigned int k = 0; k < n; k++) {
+		o += snprintf(out + o, len - o, "%s%s", k ? "; " : "", lines[k]);
+		if (o >= len)
+			o = len - 1;
+		free(lines[k]);
+	}
+}
+
+/* The cgroups an operation makes afresh for each run, parents first. */
+static const char *const cg_pin_dirs[] = { "/mpfn/c", NULL };
+static const char *const cg_rule_dirs[] = { "/mpfr/g", "/mpfr/g/r", "/mpfr/g/e",
+					    "/mpfr/g/e/k", NULL };
+static const char *const cg_ctl_dirs[] = { "/mpfc/s", "/mpfc/e", NULL };
+
+static const char *const *cg_dirs(unsigned int needs)
+{
+	return needs & NEED_CG ? cg_pin_dirs : needs & NEED_CGRULE ? cg_rule_dirs :
+	       cg_ctl_dirs;
+}
+
+static void cg_make(const char *const *dirs)
+{
+	char p[256];
+
+	for (; *dirs; dirs++) {
+		snprintf(p, sizeof(p), CGROOT "%s", *dirs);
+		if (mkdir(p, 0755) && errno != EEXIST)
+			FAIL("failnth: mkdir %s: %s", p, strerror(errno));
+	}
+}
+
+/* nr_dying_descendants of cgroup @path. */
+static long cg_dying(const char *path)
+{
+	char p[256], line[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(p, sizeof(p), CGROOT "%s/cgroup.stat", path);
+	f = fopen(p, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "nr_dying_descendants %ld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/*
+ * Removes @dirs' rules and the cgroups, children first.  A node holds its
+ * cgroup (cgroup_get()): one that leaked keeps it dying for ever, which
+ * nr_dying_descendants of the parent shows.  Then only the phase's rules
+ * may be left.
+ */
+static void cg_clean(const char *what, unsigned int n, const char *const *dirs)
+{
+	char p[256], top[64], snap[SNAP];
+	int k = 0, i;
+
+	while (dirs[k])
+		k++;
+	for (i = k - 1; i >= 0; i--) {
+		snprintf(p, sizeof(p), "%s each-child", dirs[i]);
+		cg_rule("unset", dirs[i]);
+		cg_rule("unset", p);
+		snprintf(p, sizeof(p), CGROOT "%s", dirs[i]);
+		for (int t = 0; t < 100 && rmdir(p) && errno == EBUSY; t++)
+			usleep(10000);
+		if (!access(p, F_OK))
+			FAIL("failnth %s N=%u: cannot remove cgroup %s: %s", what, n, p,
+			     strerror(errno));
+	}
+	snprintf(top, sizeof(top), "%.*s", (int)strcspn(dirs[0] + 1, "/") + 1, dirs[0]);
+	for (i = 0; i < 1000 && cg_dying(top) > 0; i++)
+		usleep(10000);
+	if (cg_dying(top))
+		FAIL("failnth %s N=%u: %ld cgroups under %s still dying 10 s after their "
+		     "removal: a node of mempin's holds them", what, n, cg_dying(top), top);
+	cg_snap(snap, sizeof(snap));
+	if (strcmp(snap, cg_base))
+		FAIL("failnth %s N=%u: after the cleanup the cgroup directories are {%s}, "
+		     "expected {%s}", what, n, snap, cg_base);
+}
+
+/* Moves the calling process into cgroup @path: 0 or -errno. */
+static int cg_enter(const char *path)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), CGROOT "%s/cgroup.procs", path);
+	return kv_write_file(p, "0");
+}
+
+/*
+ * The pin operations' cgroups: @pages charged to the fresh child and to
+ * /mpfn.  The child's directory holds the usage if it exists; it must if
+ * the container is there (@node) and something is charged, except that a
+ * directory the node could not make at once (a fault injected in it) is
+ * made at the next rule change: made so, and counted.
+ */
+static void cg_check_pins(const char *name, unsigned int i, unsigned int n,
+			  const char *when, long pages, bool node, bool fired)
+{
+	char dir[300], v[3][128], want[3][128];
+	long long usage;
+
+	if (!cg_dir("/mpfn", dir, sizeof(dir)))
+		FAIL("failnth %s N=%u %s: /mpfn has no node directory", name, n, when);
+	cg_read(dir, "usage", v[0], sizeof(v[0]));
+	usage = strtoll(v[0], NULL, 10);
+	if (usage != pages * (long long)PG)
+		FAIL("failnth %s N=%u %s: /mpfn's usage %s, expected %lld", name, n,
+		     when, v[0], pages * (long long)PG);
+	if (!cg_dir("/mpfn/c", dir, sizeof(dir))) {
+		if (!node)
+			return;
+		if (!fired) {
+			FAIL("failnth %s N=%u %s: /mpfn/c has no node directory", name,
+			     n, when);
+			return;
+		}
+		/* The same rule again: the children's budgets synced. */
+		snprintf(v[0], sizeof(v[0]), "/mpfn %lu each-child", EACH);
+		if (cg_rule("set", v[0]) || !cg_dir("/mpfn/c", dir, sizeof(dir))) {
+			FAIL("failnth %s N=%u %s: /mpfn/c has no node directory, even "
+			     "after a rule change", name, n, when);
+			return;
+		}
+		sh->t[i].late++;
+	}
+	snprintf(want[0], sizeof(want[0]), "%lld", pages * (long long)PG);
+	snprintf(want[1], sizeof(want[1]), "%lu", EACH);
+	snprintf(want[2], sizeof(want[2]), "from-parent %lu", EACH);
+	cg_read(dir, "usage", v[0], sizeof(v[0]));
+	cg_read(dir, "limit", v[1], sizeof(v[1]));
+	cg_read(dir, "rules", v[2], sizeof(v[2]));
+	for (int k = 0; k < 3; k++)
+		if (strcmp(v[k], want[k]))
+			FAIL("failnth %s N=%u %s: /mpfn/c's %s is \"%s\", expected \"%s\"",
+			     name, n, when, (const char *[]){ "usage", "limit",
+			     "rules" }[k], v[k], want[k]);
+}
+
+/*
+ * Phase start: cgroup2 mounted, /mpfn with an each-child rule, /mpfr and
+ * /mpfc with none.  false if there are no budgets here.
+ */
+static bool cg_setup(bool have_budgets)
+{
+	char line[64];
+
+	if (!have_budgets) {
+		say("failnth: no cgroup budgets in this module: cgroup operations skipped");
+		return false;
+	}
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL)) {
+		say("failnth: no cgroup v2 (%s): cgroup operations skipped", strerror(errno));
+		return false;
+	}
+	cg_make((const char *const[]){ "/mpfn", "/mpfr", "/mpfc", NULL });
+	snprintf(line, sizeof(line), "/mpfn %lu each-child", EACH);
+	if (cg_rule("set", line)) {
+		FAIL("failnth: cannot set the rule %s", line);
+		return false;
+	}
+	cg_snap(cg_base, sizeof(cg_base));
+	return true;
+}
+
+static void cg_teardown(void)
+{
+	static const char *const dirs[] = { "/mpfn", "/mpfr", "/mpfc", NULL };
+	long dying0 = cg_dying("");
+
+	cg_clean("cgroup teardown", 0, cg_ctl_dirs);
+	cg_rule("unset", "/mpfn each-child");
+	for (int k = 2; k >= 0; k--) {
+		char p[64];
+
+		snprintf(p, sizeof(p), CGROOT "%s", dirs[k]);
+		rmdir(p);
+	}
+	/* The root's count may include others': back to where it was. */
+	for (int i = 0; i < 500 && cg_dying("") > dying0; i++)
+		usleep(10000);
+	if (!access(CGCTL "/", F_OK)) {
+		char snap[SNAP];
+
+		cg_snap(snap, sizeof(snap));
+		if (*snap)
+			FAIL("failnth: cgroup directories left at the end: {%s}", snap);
+	}
+}
+
 /* ---- operations: setup (not armed) and the armed call ---- */
 
 static int pin_setup(struct run *r, const void *addr, size_t len, int i)
@@ -516,6 +828,92 @@ static int a_unpin_batch(struct run *r)
 	return ret;
 }
 
+/* Cgroups: the node of a fresh child made at the open or at the pin. */
+static int s_cg_enter(struct run *r)
+{
+	(void)r;
+	return cg_enter("/mpfn/c");
+}
+
+static int s_cg_open(struct run *r)
+{
+	int ret = cg_enter("/mpfn/c");
+
+	return ret ? ret : open_fd(r);
+}
+
+/* Opened in the root cgroup, then moved: the pin makes the node. */
+static int s_open_cg_enter(struct run *r)
+{
+	int ret = open_fd(r);
+
+	return ret ? ret : cg_enter("/mpfn/c");
+}
+
+static int s_cg_pinned2(struct run *r)
+{
+	int ret = cg_enter("/mpfn/c");
+
+	return ret ? ret : s_pinned2(r);
+}
+
+/* Rules: the armed call is the write of r->line to cgroup/set or unset. */
+static int rule_fd(struct run *r, const char *file, const char *line)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), CGCTL "/%s", file);
+	r->cgfd = open(path, O_WRONLY | O_CLOEXEC);
+	r->line = line;
+	return r->cgfd < 0 ? -errno : 0;
+}
+
+/* New nodes for /mpfr/g and /mpfr/g/r, then the rule's directory. */
+static int s_set_own(struct run *r)
+{
+	return rule_fd(r, "set", "/mpfr/g/r 8M");
+}
+
+static int s_set_own_again(struct run *r)
+{
+	int ret = cg_rule("set", "/mpfr/g/r 8M");
+
+	return ret ? ret : rule_fd(r, "set", "/mpfr/g/r 16M rlimit");
+}
+
+static int s_unset_own(struct run *r)
+{
+	int ret = cg_rule("set", "/mpfr/g/r 8M");
+
+	return ret ? ret : rule_fd(r, "unset", "/mpfr/g/r");
+}
+
+/* A container in /mpfr/g/e/k: the rule gives that node a directory too. */
+static int s_set_each(struct run *r)
+{
+	int ret = cg_enter("/mpfr/g/e/k");
+
+	if (!ret)
+		ret = open_fd(r);
+	return ret ? ret : rule_fd(r, "set", "/mpfr/g/e 16M each-child");
+}
+
+static int s_unset_each(struct run *r)
+{
+	int ret = cg_enter("/mpfr/g/e/k");
+
+	if (!ret)
+		ret = open_fd(r);
+	if (!ret)
+		ret = cg_rule("set", "/mpfr/g/e 16M each-child");
+	return ret ? ret : rule_fd(r, "unset", "/mpfr/g/e each-child");
+}
+
+static int a_rule(struct run *r)
+{
+	return write(r->cgfd, r->line, strlen(r->line)) < 0 ? -errno : 0;
+}
+
 static const int e_mem_fault[] = { ENOMEM, EFAULT, 0 };
 static const int e_fault[] = { EFAULT, 0 };
 static const int e_none[] = { 0 };
@@ -543,6 +941,22 @@ static const struct op ops[] = {
 	{ "unpin batch of 3", 0, s_pinned3, a_unpin_batch, e_fault, 0 },
 	/* Exit with pins: the mmu notifier's release, armed. */
 	{ "exit (2 pins)", 0, s_pinned2, NULL, e_none, 0 },
+	/* Cgroup budgets: nodes made and charged in a fresh child of /mpfn. */
+	{ "cgroup: open in a new child", NEED_CG, s_cg_enter, a_open, e_mem_fault, 0 },
+	{ "cgroup: pin anon, new child", NEED_CG, s_open_cg_enter, a_pin_anon,
+	  e_mem_fault, 0 },
+	{ "cgroup: pin batch, new child", NEED_CG, s_open_cg_enter, a_pin_batch,
+	  e_mem_fault, 0 },
+	{ "cgroup: pin anon in a child", NEED_CG, s_cg_open, a_pin_anon, e_mem_fault, 0 },
+	{ "cgroup: close (2 pins)", NEED_CG, s_cg_pinned2, a_close, e_none, 0 },
+	/* Rules (a write to cgroup/set or unset, which copies it in). */
+	{ "cgroup rule: set own", NEED_CGRULE, s_set_own, a_rule, e_mem_fault, 0 },
+	{ "cgroup rule: set own again", NEED_CGRULE, s_set_own_again, a_rule,
+	  e_mem_fault, 0 },
+	{ "cgroup rule: set each-child", NEED_CGRULE, s_set_each, a_rule, e_mem_fault, 0 },
+	{ "cgroup rule: unset own", NEED_CGRULE, s_unset_own, a_rule, e_mem_fault, 0 },
+	{ "cgroup rule: unset each-child", NEED_CGRULE, s_unset_each, a_rule,
+	  e_mem_fault, 0 },
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -605,8 +1019,8 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
 						int64_t held0)
 {
 	const struct op *op = &ops[i];
-	struct run r = { .fd = -1, .fd2 = -1 };
-	int ret, fired;
+	struct run r = { .fd = -1, .fd2 = -1, .cgfd = -1 };
+	int ret, fired = 0;
 
 	if (no_ipc_lock())
 		_exit(1);
@@ -643,12 +1057,16 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
 			_exit(1);
 		_exit(0);
 	}
-	if (arm(n)) {
+	if (op->needs & NEED_CGRULE)
+		cg_snap(r.snap, sizeof(r.snap));
+	/* N = 0: the reference run, nothing armed. */
+	if (n && arm(n)) {
 		FAIL("failnth: cannot arm fail-nth: %s", strerror(errno));
 		_exit(1);
 	}
 	ret = op->armed(&r);
-	fired = disarm();
+	if (n)
+		fired = disarm();
 	sh->injected = fired;
 	sh->ret = ret;
 	if (!errno_ok(op, ret))
@@ -664,12 +1082,43 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
 	check_state(op->name, n, "after the call", r.fd >= 0 ? r.fd : -1,
 		    r.pins + r.dpins, r.pages + r.dpages, r.containers + r.dcontainers,
 		    held0);
+	if (op->needs & NEED_CG) {
+		long pages = r.pages + r.dpages;
+
+		/* A container or a charge there keeps the child's node. */
+		cg_check_pins(op->name, i, n, "after the call", pages,
+			      op->armed != a_close &&
+			      (!ret || pages || op->setup == s_cg_open ||
+			       op->setup == s_cg_pinned2), fired);
+	}
+	if (op->needs & NEED_CGRULE) {
+		char snap[SNAP];
+
+		cg_snap(snap, sizeof(snap));
+		if (!n)
+			memcpy(sh->ref[i], snap, SNAP);
+		else if (ret ? strcmp(snap, r.snap) : strcmp(snap, sh->ref[i]))
+			FAIL("failnth %s N=%u: %s, the cgroup directories are {%s}, "
+			     "expected {%s}", op->name, n, ret ? strerror(-ret) : "success",
+			     snap, ret ? r.snap : sh->ref[i]);
+	}
 	check_budget(op->name, n, r.probe, r.pages + r.dpages);
 	if (r.fd2 >= 0)
 		close(r.fd2);
 	if (r.fd >= 0)
 		close(r.fd);
+	if (r.cgfd >= 0)
+		close(r.cgfd);
 	check_state(op->name, n, "after close", -1, 0, 0, 0, held0);
+	if (op->needs & NEED_CG) {
+		char dir[300];
+
+		cg_check_pins(op->name, i, n, "after close", 0, false, false);
+		/* Nothing holds the child's node now: it and its directory go. */
+		if (cg_dir("/mpfn/c", dir, sizeof(dir)))
+			FAIL("failnth %s N=%u after close: /mpfn/c's node directory %s "
+			     "is still there", op->name, n, dir);
+	}
 	_exit(0);
 }
 
@@ -677,14 +1126,19 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
  * Any new kernel log line fails: the injection itself prints nothing
  * (verbose=0).  A debug kernel's note of a new deepest stack
  * (CONFIG_DEBUG_STACK_USAGE) is forgiven, as everywhere in the suite.  Only for a program armed for its whole run (mempinctl,
- * @user_faults): a page allocation failing in its own page fault makes the
+ * KM_USER): a page allocation failing in its own page fault makes the
  * fault handler say so and retry, an inode allocation failing in its
  * socket() makes net/socket.c say so; those lines are the injection's.
+ * Where cgroup nodes are made (KM_KOBJ), the kobject core names the
+ * directory (cgroup/<id>) it could not add or name: its words on the
+ * injected ENOMEM, not the module's.
  */
-static int kmsg_new_lines(int fd, const char *what, unsigned int n, bool user_faults)
+enum { KM_USER = 1, KM_KOBJ = 2 };
+
+static int kmsg_new_lines(int fd, const char *what, unsigned int n, int forgive)
 {
 	/* CONFIG_DEBUG_STACK_USAGE (debug kernels): a new deepest stack. */
-	static regex_t stack;
+	static regex_t stack, kobj;
 	static bool compiled;
 	char rec[8192];
 	int lines = 0;
@@ -704,14 +1158,19 @@ static int kmsg_new_lines(int fd, const char *what, unsigned int n, bool user_fa
 		msg = strchr(rec, ';');
 		msg = msg ? msg + 1 : rec;
 		msg[strcspn(msg, "\n")] = 0;
-		if (user_faults &&
+		if ((forgive & KM_USER) &&
 		    (!strcmp(msg, "Huh VM_FAULT_OOM leaked out to the #PF handler. Retrying PF") ||
 		     !strcmp(msg, "socket: no more sockets")))
 			continue;
 		if (!compiled)
 			compiled = !regcomp(&stack, "^[^ ]+ \\([0-9]+\\) used greatest stack "
-					    "depth: [0-9]+ bytes left$", REG_EXTENDED | REG_NOSUB);
+					    "depth: [0-9]+ bytes left$", REG_EXTENDED | REG_NOSUB) &&
+				   !regcomp(&kobj, "^kobject: (kobject_add_internal failed for [0-9]+ "
+					    "\\(error: -12 parent: cgroup\\)|can not set name "
+					    "properly!)$", REG_EXTENDED | REG_NOSUB);
 		if (compiled && !regexec(&stack, msg, 0, NULL, 0))
+			continue;
+		if (compiled && (forgive & KM_KOBJ) && !regexec(&kobj, msg, 0, NULL, 0))
 			continue;
 		if (lines++ < 20)
 			say("failnth %s N=%u: kernel log: %s", what, n, msg);
@@ -731,6 +1190,8 @@ static int run_one(unsigned int i, unsigned int n, int kfd)
 
 	sh->injected = 0;
 	sh->ret = 0;
+	if (ops[i].needs & (NEED_CG | NEED_CGRULE))
+		cg_make(cg_dirs(ops[i].needs));
 	pid = fork();
 	if (pid < 0) {
 		FAIL("failnth: fork: %s", strerror(errno));
@@ -755,8 +1216,10 @@ static int run_one(unsigned int i, unsigned int n, int kfd)
 		FAIL("failnth %s N=%u: the run process ended with %s %d", ops[i].name, n,
 		     si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
 	fired = sh->injected;
-	tally(i, ops[i].armed ? sh->ret : 0, fired);
-	sh->t[i].n_last = n;
+	if (n) {
+		tally(i, ops[i].armed ? sh->ret : 0, fired);
+		sh->t[i].n_last = n;
+	}
 	/* Releases at exit may run a little later (the last fput). */
 	for (int k = 0; k < 50 && sysfs("containers") > 0; k++)
 		usleep(20000);
@@ -766,16 +1229,41 @@ static int run_one(unsigned int i, unsigned int n, int kfd)
 		     "containers, pins held %lld (%lld before)", ops[i].name, n,
 		     sysfs("pins"), sysfs("pinned_pages"), sysfs("containers"),
 		     (long long)held(), (long long)held0);
-	kmsg_new_lines(kfd, ops[i].name, n, false);
+	if (ops[i].needs & (NEED_CG | NEED_CGRULE))
+		cg_clean(ops[i].name, n, cg_dirs(ops[i].needs));
+	kmsg_new_lines(kfd, ops[i].name, n, ops[i].needs & (NEED_CG | NEED_CGRULE) ?
+		       KM_KOBJ : 0);
 	return fired;
 }
 
 /* ---- mempinctl ---- */
 
-static const char *const ctl_cmds[][3] = {
-	{ "status" }, { "-J", "status" }, { "ps" }, { "pins" }, { "-J", "ps" },
-	{ "doctor" }, { "cap" }, { "cap", "64M" }, { "reset-high-water" },
+#define CONF	"/tmp/failnth-budgets.conf"
+
+/*
+ * The commands.  Those of cgroups run with /mpfc/s and /mpfc/e made afresh
+ * and the rule @pre set; each of @effect ("+LINE" written to cgroup/set,
+ * "-LINE" to unset) is what a success does, all of them, and a failure
+ * some of them at most: apply sets the rules it can, the others none.
+ */
+static const struct ctl_cmd {
+	const char *argv[5];
+	const char *pre;
+	const char *effect[3];
+} ctl_cmds[] = {
+#define CMD(...) { .argv = { __VA_ARGS__ } }
+	CMD("status"), CMD("-J", "status"), CMD("ps"), CMD("pins"), CMD("-J", "ps"),
+	CMD("doctor"), CMD("cap"), CMD("cap", "64M"), CMD("reset-high-water"),
+	CMD("cgroup", "list"), CMD("-J", "cgroup", "list"),
+#undef CMD
+	{ .argv = { "cgroup", "set", "/mpfc/s", "8M" }, .effect = { "+/mpfc/s 8M" } },
+	{ .argv = { "cgroup", "unset", "/mpfc/s" }, .pre = "/mpfc/s 8M",
+	  .effect = { "-/mpfc/s" } },
+	{ .argv = { "cgroup", "apply", CONF },
+	  .effect = { "+/mpfc/s 8M", "+/mpfc/e 16M each-child" } },
 };
+static const char conf_text[] = "# failnth\n/mpfc/s 8M\n\n"
+				"/mpfc/e 16M each-child   # pods\n";
 #define NCTL (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
 static const char *ctl_path(void)
@@ -785,6 +1273,59 @@ static const char *ctl_path(void)
 	return p && *p ? p : "/bin/mempinctl";
 }
 
+static bool ctl_cgroup(const struct ctl_cmd *cmd)
+{
+	for (unsigned int k = 0; cmd->argv[k]; k++)
+		if (!strcmp(cmd->argv[k], "cgroup"))
+			return true;
+	return false;
+}
+
+static void ctl_name(const struct ctl_cmd *cmd, char *name, size_t len)
+{
+	size_t o = snprintf(name, len, "mempinctl");
+
+	for (unsigned int k = 0; cmd->argv[k] && o < len; k++)
+		o += snprintf(name + o, len - o, " %s", cmd->argv[k]);
+}
+
+/* Fresh /mpfc/s and /mpfc/e, with the command's @pre rule. */
+static void ctl_cg_prepare(const struct ctl_cmd *cmd)
+{
+	cg_make(cg_ctl_dirs);
+	if (cmd->pre && cg_rule("set", cmd->pre))
+		FAIL("failnth: cannot set the rule %s", cmd->pre);
+}
+
+/*
+ * The cgroup directories once the effects in @mask are done, each written
+ * to the module directly: what mempinctl must leave.
+ */
+static void ctl_cg_state(const struct ctl_cmd *cmd, unsigned int mask, char *out)
+{
+	ctl_cg_prepare(cmd);
+	for (unsigned int k = 0; cmd->effect[k]; k++) {
+		const char *e = cmd->effect[k];
+
+		if ((mask & (1U << k)) && cg_rule(*e == '+' ? "set" : "unset", e + 1))
+			FAIL("failnth: %s %s failed", *e == '+' ? "set" : "unset", e + 1);
+	}
+	cg_snap(out, SNAP);
+	cg_clean("mempinctl reference", 0, cg_ctl_dirs);
+}
+
+/* What each subset of a command's effects leaves; [all] is its success. */
+static char ctl_states[8][SNAP];
+
+static unsigned int ctl_effects(const struct ctl_cmd *cmd)
+{
+	unsigned int k = 0;
+
+	while (k < 3 && cmd->effect[k])
+		k++;
+	return k;
+}
+
 /*
  * mempinctl ARGS with the Nth fault site after its start failing; while a
  * container of ours holds a pin (ps and pins list it).  Returns 1 if the
@@ -792,14 +1333,17 @@ static const char *ctl_path(void)
  */
 static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 {
-	char name[64], env_n[32], env_pre[300];
+	const struct ctl_cmd *cmd = &ctl_cmds[c];
+	unsigned int all = (1U << ctl_effects(cmd)) - 1, m;
+	char name[96], env_n[32], env_pre[300], snap[SNAP];
 	siginfo_t si = { 0 };
 	char b[16] = "";
 	int fired = 0;
 	pid_t pid;
 
-	snprintf(name, sizeof(name), "mempinctl %s%s%s", ctl_cmds[c][0],
-		 ctl_cmds[c][1] ? " " : "", ctl_cmds[c][1] ? ctl_cmds[c][1] : "");
+	ctl_name(cmd, name, sizeof(name));
+	if (cgroups && ctl_cgroup(cmd))
+		ctl_cg_prepare(cmd);
 	int64_t held0 = held();
 
 	snprintf(env_n, sizeof(env_n), "MEMPIN_FAILNTH=%.0u", dry ? 0 : n);
@@ -809,13 +1353,14 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 		return 0;
 	if (!pid) {
 		char *envp[] = { env_n, env_pre, "PATH=/bin:/sbin", NULL };
+		char *argv[7] = { (char *)ctl_path() };
 		int null = open("/dev/null", O_WRONLY);
 
+		for (unsigned int k = 0; cmd->argv[k]; k++)
+			argv[k + 1] = (char *)cmd->argv[k];
 		dup2(null, 1);
 		dup2(null, 2);
-		execve(ctl_path(), (char *const[]){ (char *)ctl_path(),
-			(char *)ctl_cmds[c][0], (char *)ctl_cmds[c][1],
-			(char *)ctl_cmds[c][2], NULL }, envp);
+		execve(ctl_path(), argv, envp);
 		_exit(127);
 	}
 	if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) == 0 && !dry) {
@@ -845,10 +1390,31 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 		     "%ld containers, pins held %lld (%lld before)", name, n, sysfs("pins"),
 		     sysfs("pinned_pages"), sysfs("containers"), (long long)held(),
 		     (long long)held0);
+	/* The rules: all of the effects on success, a part at most else. */
+	if (cgroups) {
+		bool ok = si.si_code == CLD_EXITED && si.si_status == 0;
+
+		cg_snap(snap, sizeof(snap));
+		if (!ctl_cgroup(cmd)) {
+			if (strcmp(snap, cg_base))
+				FAIL("failnth %s N=%u: the cgroup directories changed: {%s}, "
+				     "expected {%s}", name, n, snap, cg_base);
+		} else {
+			for (m = ok ? all : 0; m <= all; m++)
+				if (!strcmp(snap, ctl_states[m]) && (ok || m != all || !all))
+					break;
+			if (m > all)
+				FAIL("failnth %s N=%u: status %d, and the cgroup directories "
+				     "are {%s}; with all its effects {%s}, with none {%s}",
+				     name, n, si.si_status, snap, ctl_states[all],
+				     ctl_states[0]);
+			cg_clean(name, n, cg_ctl_dirs);
+		}
+	}
 	tally(NOPS + c, si.si_code == CLD_EXITED && si.si_status ? -si.si_status : 0,
 	      fired);
 	sh->t[NOPS + c].n_last = n;
-	kmsg_new_lines(kfd, name, n, true);
+	kmsg_new_lines(kfd, name, n, KM_USER | KM_KOBJ);
 	return fired;
 }
 
@@ -863,7 +1429,10 @@ static void report(const char *name, unsigned int i, const char *mode)
 					 strerrorname_np(t->errs[k]), t->err[k]) :
 				snprintf(errs + o, sizeof(errs) - o, ", exit %d: %lu",
 					 t->errs[k], t->err[k]);
-	say("failnth: %-28s %-7s N=1..%u: %lu runs, %lu injected, %lu succeeded%s",
+	if (t->late)
+		o += snprintf(errs + o, sizeof(errs) - o, ", %lu node directories made late",
+			      t->late);
+	say("failnth: %-30s %-7s N=1..%u: %lu runs, %lu injected, %lu succeeded%s",
 	    name, mode, t->n_last, t->runs, t->injected, t->ok, errs);
 }
 
@@ -919,6 +1488,7 @@ int phase_failnth(void)
 		}
 		readonly_cow = info.features & MEMPIN_FEATURE_READONLY_COW;
 		close(fd);
+		cgroups = cg_setup(info.features & MEMPIN_FEATURE_CGROUP_BUDGETS);
 	}
 	for (unsigned int m = 0; m < 2; m++) {
 		if (want_modes && *want_modes && !strstr(want_modes, modes[m]))
@@ -940,6 +1510,14 @@ int phase_failnth(void)
 				    ops[i].needs & NEED_EXT4 ? "ext4" : "hugetlb pages");
 				continue;
 			}
+			if ((ops[i].needs & (NEED_CG | NEED_CGRULE)) && !cgroups)
+				continue;
+			/* Rules charge nothing: one charge mode is enough. */
+			if ((ops[i].needs & NEED_CGRULE) && m)
+				continue;
+			/* What a success leaves, for the runs to compare with. */
+			if (ops[i].needs & NEED_CGRULE)
+				run_one(i, 0, kfd);
 			for (n = 1; n < MAX_N && sh->fails == fails0; n++)
 				if (!run_one(i, n, kfd))
 					break;
@@ -967,16 +1545,22 @@ int phase_failnth(void)
 			ret = mp_pin(r.fd, r.anon, 4 * PG, 0, &h, NULL);
 		if (ret)
 			FAIL("failnth: mempinctl setup: %s", strerror(-ret));
+		if (cgroups && kv_write_file(CONF, conf_text) &&
+		    (close(open(CONF, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)),
+		     kv_write_file(CONF, conf_text)))
+			FAIL("failnth: cannot write " CONF);
 		for (unsigned int c = 0; c < NCTL; c++) {
+			const struct ctl_cmd *cmd = &ctl_cmds[c];
 			int fails0 = sh->fails;
 			unsigned int n;
-			char name[64];
+			char name[96];
 
-			snprintf(name, sizeof(name), "mempinctl %s%s%s", ctl_cmds[c][0],
-				 ctl_cmds[c][1] ? " " : "",
-				 ctl_cmds[c][1] ? ctl_cmds[c][1] : "");
-			if (!wanted(name))
+			ctl_name(cmd, name, sizeof(name));
+			if (!wanted(name) || (ctl_cgroup(cmd) && !cgroups))
 				continue;
+			for (unsigned int m = 0; ctl_cgroup(cmd) &&
+			     m < 1U << ctl_effects(cmd); m++)
+				ctl_cg_state(cmd, m, ctl_states[m]);
 			for (n = 1; n < MAX_N && sh->fails == fails0; n++) {
 				long cap = kv_param_get("max_pinned_pages");
 
@@ -991,6 +1575,8 @@ int phase_failnth(void)
 		}
 		close(r.fd);
 	}
+	if (cgroups)
+		cg_teardown();
 	say("failnth: %lu (operation, N) pairs run, %lu with a fault injected, "
 	    "%d failures", pairs, injected, sh->fails);
 	return failed() ? -1 : 0;
