@@ -1545,6 +1545,15 @@ int phase_failnth(void)
 			ret = mp_pin(r.fd, r.anon, 4 * PG, 0, &h, NULL);
 		if (ret)
 			FAIL("failnth: mempinctl setup: %s", strerror(-ret));
+		/*
+		 * mempinctl's own page faults: a user page that cannot be
+		 * allocated is only retried (the "Huh VM_FAULT_OOM" line), so
+		 * those sites, most of a command's, test nothing of it or of
+		 * the module, and each is a whole run (under TCG, seconds).
+		 * Its system calls' allocations and copies all stay armed.
+		 */
+		if (!dry && kv_write_file(DBG "fail_page_alloc/ignore-gfp-highmem", "Y"))
+			FAIL("failnth: cannot set fail_page_alloc/ignore-gfp-highmem");
 		if (cgroups && kv_write_file(CONF, conf_text) &&
 		    (close(open(CONF, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)),
 		     kv_write_file(CONF, conf_text)))
@@ -1574,6 +1583,8 @@ int phase_failnth(void)
 			injected += sh->t[NOPS + c].injected;
 		}
 		close(r.fd);
+		if (!dry)
+			kv_write_file(DBG "fail_page_alloc/ignore-gfp-highmem", "N");
 	}
 	if (cgroups)
 		cg_teardown();
