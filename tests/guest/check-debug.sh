@@ -136,7 +136,10 @@ debug_guest() (
 		export MEMPIN_TEST_FUZZ_PHASES=failnth
 		GUEST_FILES+=("$REPO/tests/fuzz/failnth-preload.so:/lib/failnth-preload.so")
 		GUEST_ENV+=(MEMPIN_TEST_FAILNTH_PRELOAD=/lib/failnth-preload.so)
-		guest_run "$REPO/tests/fuzz/mempin-fuzz" 10800
+		# Each mempinctl command is some 400 runs of an exec of it,
+		# 1 to 2 s each under TCG: the operations take some 15 min,
+		# the 14 commands 2 h or more on a loaded host.
+		guest_run "$REPO/tests/fuzz/mempin-fuzz" 21600
 		;;
 	esac
 )
