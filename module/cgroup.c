@@ -722,9 +722,12 @@ static int mempin_cg_write(const char *ubuf, size_t count, bool set)
 		goto out_put;
 	}
 	mutex_lock(&mempin_cg_mutex);
-	cg = mempin_cg_make_locked(cgrp);
+	/* unset makes no node: no node, no rule, and no ENOMEM. */
+	cg = set ? mempin_cg_make_locked(cgrp) : mempin_cg_find_locked(cgrp);
 	if (IS_ERR(cg)) {
 		ret = PTR_ERR(cg);
+	} else if (!cg) {
+		ret = -ENOENT;
 	} else {
 		rule = each ? &cg->each : &cg->own;
 		if (!set && !*rule)

@@ -531,8 +531,11 @@ static int cg_list(const struct ctl *c)
 		}
 		if (r) {
 			/* Gone meanwhile (its last pin went): not listed. */
-			if (r != -ENOENT)
+			if (r != -ENOENT) {
+				/* A row lost otherwise: the list is not whole. */
 				warnx("%s/%s: %s", sys_cgroup(), d->d_name, strerror(-r));
+				avail = EXIT_FAIL;
+			}
 			free(e.path);
 			free(e.rules);
 			continue;
