@@ -19,7 +19,6 @@
  * ancestors (cgroup.c), whose budgets bind everyone, root included.
  */
 #include <linux/atomic.h>
-#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -217,16 +216,9 @@ int mempin_charge(struct mempin_ctx *ctx, struct mempin_region *pin)
 		fits = mempin_add_within(&ctx->mm->pinned_vm, pages, limit);
 	else
 		fits = mempin_add_within_long(&user->locked_vm, pages, limit);
-	/*
-	 * The opener's CAP_IPC_LOCK, as its user is the one charged (io_uring
-	 * decides at ring creation).  file_ns_capable(), not ns_capable():
-	 * that would set PF_SUPERPRIV in current->flags, which the tick's
-	 * accounting reads unlocked (a data race KCSAN reports).  Audited as
-	 * io_uring's and iommufd's capable() are.
-	 */
+	/* The opener's CAP_IPC_LOCK: its user is the one charged. */
 	if (!fits) {
-		if (!lifts_rlimit &&
-		    !file_ns_capable(ctx->file, &init_user_ns, CAP_IPC_LOCK)) {
+		if (!lifts_rlimit && !ctx->cap_ipc_lock) {
 			mempin_count_refusal(MEMPIN_REFUSED_RLIMIT, pages, NULL);
 			mempin_cg_uncharge(cg, pages);
 			goto out_put;

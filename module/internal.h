@@ -95,8 +95,8 @@ struct mempin_ctx {
 	struct mempin_mm *mpm;		/* its notifier (mm.c), and mm_node */
 	struct list_head mm_node;	/* in mpm->ctxs */
 	const struct cred *cred;	/* the opener's: its user is charged */
-	struct file *file;		/* ours; its f_cred: CAP_IPC_LOCK */
 	bool per_process;		/* charge_mode "process" at open() */
+	bool cap_ipc_lock;		/* the opener's: the rlimit does not bind */
 	bool mm_gone;			/* its pins went with it (mm.c) */
 	struct pid *owner;		/* the opening process, for fdinfo */
 	/*

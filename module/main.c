@@ -6,6 +6,7 @@
  *
  * Nothing here prints: every failure a user can cause is an errno.
  */
+#include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
@@ -55,7 +56,14 @@ static int mempin_open(struct inode *inode, struct file *file)
 	ctx->mm = current->mm;
 	/* The opener's user is charged, whatever credentials come later. */
 	ctx->cred = get_current_cred();
-	ctx->file = file;
+	/*
+	 * Decided once, as io_uring does at ring creation.  Not
+	 * ns_capable_noaudit(): it sets PF_SUPERPRIV in current->flags, which
+	 * the tick's accounting reads unlocked (a data race KCSAN reports);
+	 * file_ns_capable() reads f_cred and writes nothing.  An LSM's denial
+	 * is audited, at most once per open.
+	 */
+	ctx->cap_ipc_lock = file_ns_capable(file, &init_user_ns, CAP_IPC_LOCK);
 	ctx->owner = get_pid(task_tgid(current));
 	ctx->id = atomic64_inc_return(&mempin_totals.containers_opened);
 	file->private_data = ctx;
