@@ -277,13 +277,19 @@ int kv_kmsg_open(void)
 
 int kv_kcsan_line(struct kv_kcsan *k, const char *msg)
 {
+	/* A report whose closing line was lost: that one counts as ours. */
+	if (k->in && strstr(msg, "BUG: KCSAN: ")) {
+		k->in = 0;
+		k->mine++;
+		return 2;
+	}
 	if (!k->in) {
 		if (!strstr(msg, "BUG: KCSAN: "))
 			return 0;
 		k->in = 1;
 		k->frames = 0;
 		/* "data-race in A / B": A or B a function of mempin's. */
-		k->ours = !!strstr(msg, "mempin_");
+		k->ours = strstr(msg, "mempin_") || strstr(msg, "[mempin]");
 		snprintf(k->title, sizeof(k->title), "%s", msg);
 		return 1;
 	}

@@ -86,7 +86,9 @@ int kv_kmsg_scan(int fd, char *first, size_t len);
  * mempin called (the title names a mempin_ function, or one of the first
  * two frames of an access is "[mempin]"); the rest are the kernel's own
  * (GUP's own races below pin_user_pages(), a task named mempin-tests in
- * the report's CPU line), skipped and only counted.  kv_kcsan_line() takes one log
+ * the report's CPU line), skipped and only counted.  Deeper than two frames
+ * the data is the kernel's own; what this can miss is a race on mempin's
+ * data three calls down (a %s through vsnprintf) or behind a tail call.  kv_kcsan_line() takes one log
  * line: 0 not part of a report, 1 part of one (skip it), 2 the end of one
  * naming mempin (a failure: its title is in k->title).
  */

@@ -195,16 +195,17 @@ kernel_log() {
 # log checked below; the rest are the kernel's own: dropped here and counted
 # in /tmp/kcsan-other.
 kcsan_filter() {
-	awk '!inr && /BUG: KCSAN: / { inr = 1; fr = 0; ours = /mempin_/; blk = $0 "\n"; next }
-		inr { blk = blk $0 "\n"
+	awk '!inr && /BUG: KCSAN: / { inr = 1; fr = 0; ours = /mempin_|\[mempin\]/; blk = $0 "\n"; next }
+		inr { blk = blk $0 "\n"; l = $0; sub(/^\[[^]]*\]/, "", l)
 			if (/ by (task|interrupt) /) fr = 2
-			else if (fr && /\] +[^ ]/) { if (/\[mempin\]/) ours = 1; fr-- }
+			else if (fr && l ~ /[^ ]/) { if (/\[mempin\]/) ours = 1; fr-- }
 			if (/(^|\] )=====+$/) { inr = 0
 				if (ours) printf "%s", blk
 				else { other++; printf "%s", blk >"/tmp/kcsan-other.log" } }
 			next }
 		{ print }
-		END { print other + 0 >"/tmp/kcsan-other" }'
+		END { if (inr) printf "%s", blk	# cut short: kept, as ours
+			print other + 0 >"/tmp/kcsan-other" }'
 }
 bad=$(kernel_log | kcsan_filter | grep -E 'WARNING|BUG|Oops|Call Trace|general protection|KASAN|UBSAN|lockdep|mempin' |
 	grep -vE 'mempin: (loading out-of-tree module taints kernel|module verification failed: signature and/or required key missing - tainting kernel)' |
