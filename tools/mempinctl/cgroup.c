@@ -530,8 +530,11 @@ static int cg_list(const struct ctl *c)
 			break;
 		}
 		if (r) {
-			/* Gone meanwhile (its last pin went): not listed. */
-			if (r != -ENOENT) {
+			/*
+			 * Gone meanwhile (its last pin went): not listed.
+			 * kernfs says ENODEV for a file removed while open.
+			 */
+			if (r != -ENOENT && r != -ENODEV) {
 				/* A row lost otherwise: the list is not whole. */
 				warnx("%s/%s: %s", sys_cgroup(), d->d_name, strerror(-r));
 				avail = EXIT_FAIL;
