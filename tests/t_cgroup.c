@@ -103,6 +103,25 @@ static long long node_read(const char *path, const char *file)
 	return strtoll(buf, NULL, 10);
 }
 
+/* The node's @file as text into @buf; its length, or -1 if absent. */
+static ssize_t node_read_text(const char *path, const char *file, char *buf,
+			      size_t len)
+{
+	char dir[128], p[192];
+	ssize_t n;
+	int fd;
+
+	node_dir(path, dir, sizeof(dir));
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
 static int node_exists(const char *path)
 {
 	char dir[128];
@@ -264,9 +283,7 @@ START_TEST(each_child_rule)
 	static const char *const kids[3] = { T "/pods/a", T "/pods/b", T "/pods/c" };
 	struct job j[3];
 	struct child c[3];
-	char rules[128], p[192], dir[128];
-	int fd;
-	ssize_t n;
+	char text[128], want[128];
 
 	cg_mk(T "/pods");
 	ck_assert_int_eq(rule_set("/mpt/pods %zu each-child", 16 * PG), 0);
@@ -280,23 +297,14 @@ START_TEST(each_child_rule)
 		ck_assert_int_eq(node_read(kids[i], "limit"), 16 * PG);
 		ck_assert_int_eq(node_read(kids[i], "usage"), 16 * PG);
 		ck_assert_int_eq(node_read(kids[i], "refused"), 1);
-		node_dir(kids[i], dir, sizeof(dir));
-		snprintf(p, sizeof(p), "%s/rules", dir);
-		fd = open(p, O_RDONLY | O_CLOEXEC);
-		ck_assert_int_ge(fd, 0);
-		n = read(fd, rules, sizeof(rules) - 1);
-		close(fd);
-		ck_assert_int_gt(n, 0);
-		rules[n] = 0;
-		snprintf(p, sizeof(p), "from-parent %zu\n", 16 * PG);
-		ck_assert_str_eq(rules, p);
-		snprintf(p, sizeof(p), "%s/path", dir);
-		fd = open(p, O_RDONLY | O_CLOEXEC);
-		n = read(fd, rules, sizeof(rules) - 1);
-		close(fd);
-		rules[n > 0 ? n : 0] = 0;
-		snprintf(p, sizeof(p), "%s\n", kids[i] + strlen(CGROOT));
-		ck_assert_str_eq(rules, p);
+		ck_assert_int_gt(node_read_text(kids[i], "rules", text,
+						sizeof(text)), 0);
+		snprintf(want, sizeof(want), "from-parent %zu\n", 16 * PG);
+		ck_assert_str_eq(text, want);
+		ck_assert_int_gt(node_read_text(kids[i], "path", text,
+						sizeof(text)), 0);
+		snprintf(want, sizeof(want), "%s\n", kids[i] + strlen(CGROOT));
+		ck_assert_str_eq(text, want);
 	}
 	/* The parent has no budget of its own, but counts all three. */
 	ck_assert_int_eq(node_read(T "/pods", "limit"), (long long)UINT64_MAX);
@@ -311,7 +319,7 @@ END_TEST
 
 static void move_and_pin(struct chan *ch, void *arg)
 {
-	char *mem = touched(12);
+	char *mem = touched(14);
 	uint64_t h1, h2;
 	char key[64];
 	int fd;
@@ -325,6 +333,8 @@ static void move_and_pin(struct chan *ch, void *arg)
 	CREQ_EQ(ch, fdinfo_value(fd, "mempin-cgroup", key, sizeof(key)), 0);
 	CREQ(ch, !strcmp(key, "/mpt/x"));
 	CREQ_EQ(ch, cg_enter(T "/y"), 0);
+	/* Past /mpt/y's budget: refused there, and nothing moves. */
+	CREQ_EQ(ch, mp_pin(fd, mem + 8 * PG, 6 * PG, 0, &h2, NULL), -ENOMEM);
 	CREQ_EQ(ch, mp_pin(fd, mem + 8 * PG, 4 * PG, 0, &h2, NULL), 0);
 	/* The container stays where it has pins. */
 	CREQ_EQ(ch, fdinfo_value(fd, "mempin-cgroup", key, sizeof(key)), 0);
@@ -340,19 +350,27 @@ static void move_and_pin(struct chan *ch, void *arg)
 	CREQ_EQ(ch, mp_unpin(fd, h2), 0);
 }
 
-/* A moved task's pins stay charged where they were; new ones go with it. */
+/*
+ * A moved task's pins stay charged where they were; new ones go with it,
+ * and its new cgroup's budget refuses them as any other.
+ */
 START_TEST(moved_task_keeps_charges)
 {
+	char rules[64];
 	struct child c;
 
 	cg_mk(T "/x");
 	cg_mk(T "/y");
 	ck_assert_int_eq(rule_set("/mpt/x max"), 0);
-	ck_assert_int_eq(rule_set("/mpt/y max"), 0);
+	ck_assert_int_eq(rule_set("/mpt/y %zu", 5 * PG), 0);
+	ck_assert_int_gt(node_read_text(T "/x", "rules", rules, sizeof(rules)), 0);
+	ck_assert_str_eq(rules, "own max\n");
 	child_start(&c, move_and_pin, NULL);
 	ck_assert_int_eq(child_await(&c), 0);
 	ck_assert_int_eq(node_read(T "/x", "usage"), 8 * PG);
 	ck_assert_int_eq(node_read(T "/y", "usage"), 4 * PG);
+	ck_assert_int_eq(node_read(T "/y", "refused"), 1);
+	ck_assert_int_eq(node_read(T "/x", "refused"), 0);
 	child_go(&c);
 	ck_assert_int_eq(child_await(&c), 0);
 	ck_assert_int_eq(node_read(T "/x", "usage"), 0);
@@ -590,6 +608,7 @@ START_TEST(bad_input)
 		{ "/mpt 99999999999999999999", -ERANGE },
 		{ "/mpt 17179869184T", -ERANGE },
 		{ "/mpt 9223372036854775807K", -ERANGE },
+		{ "/mpt 4096000000000000000000000", -ERANGE }, /* 25 digits */
 		{ "/ 4096", -EINVAL },			/* max_pinned_pages */
 		{ "/no-such-cgroup 4096", -ENOENT },
 		{ "/mpt/cgroup.procs 4096", -ENOTDIR },
