@@ -210,18 +210,24 @@ int kmsg_bad(int fd, bool allow_oom)
 
 /* ---- module ---- */
 
-int module_reload(void)
+int module_unload(void)
+{
+	if (syscall(SYS_delete_module, "mempin", O_NONBLOCK)) {
+		int r = -errno;
+
+		fail("rmmod mempin: %s (refcnt %ld)", strerror(errno), kv_refcnt());
+		return r;
+	}
+	return 0;
+}
+
+int module_load(void)
 {
 	const char *path = getenv("MEMPIN_MODULE");
 	int fd, r;
 
-	if (syscall(SYS_delete_module, "mempin", O_NONBLOCK)) {
-		r = -errno;
-		fail("rmmod mempin: %s (refcnt %ld)", strerror(errno), kv_refcnt());
-		return r;
-	}
 	if (!path || !*path) {
-		fail("MEMPIN_MODULE is not set: cannot reload");
+		fail("MEMPIN_MODULE is not set: cannot load mempin");
 		return -ENOENT;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -233,11 +239,19 @@ int module_reload(void)
 		return r;
 	}
 	close(fd);
+	/* As the udev rule would: the test group's device. */
 	if (chown(MEMPIN_DEV, 0, 1000) || chmod(MEMPIN_DEV, 0660)) {
 		fail("chown/chmod %s: %s", MEMPIN_DEV, strerror(errno));
 		return -errno;
 	}
 	return 0;
+}
+
+int module_reload(void)
+{
+	int r = module_unload();
+
+	return r ? r : module_load();
 }
 
 int cap_counter_zero(void)

@@ -44,7 +44,10 @@
  * a signal, and change nothing; the cgroup commands (list, set, unset,
  * apply) run with fresh /mpfc/s and /mpfc/e, and leave what writing their
  * rules to the module directly leaves on success, no more than part of it
- * on a failure (apply sets the rules it can).
+ * on a failure (apply sets the rules it can).  Last, mempinctl load (the
+ * module unloaded first: the kernel's loader and mempin's init run armed)
+ * and unload (no container open): a success leaves the module working or
+ * gone without a trace, a failure as it was.
  *
  * Opt-in (MEMPIN_TEST_FUZZ_PHASES=failnth): it needs a kernel with
  * CONFIG_FAULT_INJECTION (make check-debug DEBUG=kasan).  On any kernel,
@@ -1131,15 +1134,21 @@ static void __attribute__((noreturn)) run_child(unsigned int i, unsigned int n,
  * socket() makes net/socket.c say so; those lines are the injection's.
  * Where cgroup nodes are made (KM_KOBJ), the kobject core names the
  * directory (cgroup/<id>) it could not add or name: its words on the
- * injected ENOMEM, not the module's.
+ * injected ENOMEM, not the module's.  Loading the module (KM_LOAD) runs
+ * the kernel's module loader armed: it reads the file with vmalloc(),
+ * whose failure prints the allocator's report (a header, a stack dump and
+ * the memory summary), and its kobject and BTF code name the -12 they
+ * got.  Those are forgiven, as long as no line of them is a bug's or
+ * names the module's code.
  */
-enum { KM_USER = 1, KM_KOBJ = 2 };
+enum { KM_USER = 1, KM_KOBJ = 2, KM_LOAD = 4 };
 
 static int kmsg_new_lines(int fd, const char *what, unsigned int n, int forgive)
 {
 	/* CONFIG_DEBUG_STACK_USAGE (debug kernels): a new deepest stack. */
-	static regex_t stack, kobj;
+	static regex_t stack, kobj, alloc, enomem, bug;
 	static bool compiled;
+	bool in_alloc_report = false;
 	char rec[8192];
 	int lines = 0;
 	ssize_t len;
@@ -1167,11 +1176,26 @@ static int kmsg_new_lines(int fd, const char *what, unsigned int n, int forgive)
 					    "depth: [0-9]+ bytes left$", REG_EXTENDED | REG_NOSUB) &&
 				   !regcomp(&kobj, "^kobject: (kobject_add_internal failed for [0-9]+ "
 					    "\\(error: -12 parent: cgroup\\)|can not set name "
-					    "properly!)$", REG_EXTENDED | REG_NOSUB);
+					    "properly!)$", REG_EXTENDED | REG_NOSUB) &&
+				   !regcomp(&alloc, "^[^ ]+: (vmalloc error: |page allocation "
+					    "failure: )", REG_EXTENDED | REG_NOSUB) &&
+				   !regcomp(&enomem, "^(kobject: kobject_add_internal failed for "
+					    "[^ ]+ \\(error: -12 |failed to validate module "
+					    "\\[mempin\\] BTF: -12$)", REG_EXTENDED | REG_NOSUB) &&
+				   !regcomp(&bug, "WARNING|BUG|Oops|KASAN|UBSAN|kmemleak|"
+					    "general protection|\\[mempin\\]|mempin_",
+					    REG_EXTENDED | REG_NOSUB);
 		if (compiled && !regexec(&stack, msg, 0, NULL, 0))
 			continue;
 		if (compiled && (forgive & KM_KOBJ) && !regexec(&kobj, msg, 0, NULL, 0))
 			continue;
+		if (compiled && (forgive & KM_LOAD)) {
+			if (!regexec(&alloc, msg, 0, NULL, 0))
+				in_alloc_report = true;
+			if ((in_alloc_report || !regexec(&enomem, msg, 0, NULL, 0)) &&
+			    regexec(&bug, msg, 0, NULL, 0))
+				continue;
+		}
 		if (lines++ < 20)
 			say("failnth %s N=%u: kernel log: %s", what, n, msg);
 	}
@@ -1327,25 +1351,19 @@ static unsigned int ctl_effects(const struct ctl_cmd *cmd)
 }
 
 /*
- * mempinctl ARGS with the Nth fault site after its start failing; while a
- * container of ours holds a pin (ps and pins list it).  Returns 1 if the
- * fault fired.
+ * Runs mempinctl @argv (after argv[0]) with the Nth fault site after its
+ * start failing (none in a dry run), its output discarded; fails on an end
+ * it must never have.  Its end in @si; 1 if the fault fired.
  */
-static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
+static int ctl_exec(const char *const *argv, const char *name, unsigned int n,
+		    const char *preload, siginfo_t *si)
 {
-	const struct ctl_cmd *cmd = &ctl_cmds[c];
-	unsigned int all = (1U << ctl_effects(cmd)) - 1, m;
-	char name[96], env_n[32], env_pre[300], snap[SNAP];
-	siginfo_t si = { 0 };
+	char env_n[32], env_pre[300];
 	char b[16] = "";
 	int fired = 0;
 	pid_t pid;
 
-	ctl_name(cmd, name, sizeof(name));
-	if (cgroups && ctl_cgroup(cmd))
-		ctl_cg_prepare(cmd);
-	int64_t held0 = held();
-
+	memset(si, 0, sizeof(*si));
 	snprintf(env_n, sizeof(env_n), "MEMPIN_FAILNTH=%.0u", dry ? 0 : n);
 	snprintf(env_pre, sizeof(env_pre), "LD_PRELOAD=%s", preload);
 	pid = fork();
@@ -1353,17 +1371,17 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 		return 0;
 	if (!pid) {
 		char *envp[] = { env_n, env_pre, "PATH=/bin:/sbin", NULL };
-		char *argv[7] = { (char *)ctl_path() };
+		char *args[7] = { (char *)ctl_path() };
 		int null = open("/dev/null", O_WRONLY);
 
-		for (unsigned int k = 0; cmd->argv[k]; k++)
-			argv[k + 1] = (char *)cmd->argv[k];
+		for (unsigned int k = 0; argv[k] && k < 5; k++)
+			args[k + 1] = (char *)argv[k];
 		dup2(null, 1);
 		dup2(null, 2);
-		execve(ctl_path(), argv, envp);
+		execve(ctl_path(), args, envp);
 		_exit(127);
 	}
-	if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) == 0 && !dry) {
+	if (waitid(P_PID, pid, si, WEXITED | WNOWAIT) == 0 && !dry) {
 		char path[64];
 		int fd;
 
@@ -1375,14 +1393,36 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 			close(fd);
 	}
 	waitpid(pid, NULL, 0);
-	if (si.si_code != CLD_EXITED ||
-	    (si.si_status != 0 && si.si_status != 1 && si.si_status != 3))
+	if (si->si_code != CLD_EXITED ||
+	    (si->si_status != 0 && si->si_status != 1 && si->si_status != 3))
 		FAIL("failnth %s N=%u: ended with %s %d (fault %s)", name, n,
-		     si.si_code == CLD_EXITED ? "status" : "signal", si.si_status,
+		     si->si_code == CLD_EXITED ? "status" : "signal", si->si_status,
 		     fired ? "injected" : "not injected");
-	if (!fired && (si.si_code != CLD_EXITED || si.si_status != 0))
+	if (!fired && (si->si_code != CLD_EXITED || si->si_status != 0))
 		FAIL("failnth %s N=%u: with no fault injected: status %d", name, n,
-		     si.si_status);
+		     si->si_status);
+	return fired;
+}
+
+/*
+ * mempinctl ARGS with the Nth fault site after its start failing; while a
+ * container of ours holds a pin (ps and pins list it).  Returns 1 if the
+ * fault fired.
+ */
+static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
+{
+	const struct ctl_cmd *cmd = &ctl_cmds[c];
+	unsigned int all = (1U << ctl_effects(cmd)) - 1, m;
+	char name[96], snap[SNAP];
+	siginfo_t si;
+	int fired;
+
+	ctl_name(cmd, name, sizeof(name));
+	if (cgroups && ctl_cgroup(cmd))
+		ctl_cg_prepare(cmd);
+	int64_t held0 = held();
+
+	fired = ctl_exec(cmd->argv, name, n, preload, &si);
 	/* Ours is the only container: one pin of 4 pages, whatever ran. */
 	if (sysfs("pins") != 1 || sysfs("pinned_pages") != 4 || sysfs("containers") != 1 ||
 	    held() != held0)
@@ -1418,6 +1458,128 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 	return fired;
 }
 
+static void report(const char *name, unsigned int i, const char *mode);
+
+/* ---- mempinctl load and unload ---- */
+
+/*
+ * The module loaded and in working order: live, its device opens and
+ * answers INFO, and it has its cgroup/ directory exactly when INFO says
+ * it has budgets (a load that could not make it is whole without it).
+ * 0, or what is wrong.
+ */
+static const char *mod_working(bool *budgets)
+{
+	struct mempin_info_arg info = { .size = sizeof(info) };
+	char state[16] = "";
+	int fd, r;
+
+	fd = open("/sys/module/mempin/initstate", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "not loaded";
+	r = read(fd, state, sizeof(state) - 1);
+	close(fd);
+	if (r <= 0 || strcmp(state, "live\n"))
+		return "not live";
+	fd = mp_open();
+	if (fd < 0)
+		return "/dev/mempin does not open";
+	r = mp_info(fd, &info);
+	close(fd);
+	if (r)
+		return "INFO fails";
+	*budgets = info.features & MEMPIN_FEATURE_CGROUP_BUDGETS;
+	if (*budgets != !access(CGCTL, F_OK))
+		return "INFO and the cgroup/ directory disagree";
+	return NULL;
+}
+
+/* What is left of the module that must not be, or NULL. */
+static const char *mod_remnant(void)
+{
+	static const char *const paths[] = { "/sys/module/mempin",
+		"/sys/class/misc/mempin", MEMPIN_DEV, NULL };
+
+	for (unsigned int k = 0; paths[k]; k++)
+		if (!access(paths[k], F_OK))
+			return paths[k];
+	return NULL;
+}
+
+/*
+ * mempinctl load FILE, from the module not loaded, and mempinctl unload,
+ * from it loaded with no container open.  Success: loaded and working, or
+ * gone with nothing left; failure: as before.  The loader of the kernel
+ * runs armed too (load): its allocations are a part of loading mempin.
+ */
+static const struct mod_cmd {
+	const char *name;
+	bool load;
+} mod_cmds[] = {
+	{ "mempinctl load", true },
+	{ "mempinctl unload", false },
+};
+
+/* One run; 1 if the fault fired.  Leaves the module loaded, whole. */
+static int mod_cmd_one(unsigned int k, unsigned int n, int kfd, const char *preload)
+{
+	const struct mod_cmd *mc = &mod_cmds[k];
+	const char *argv[3] = { mc->load ? "load" : "unload", getenv("MEMPIN_MODULE") };
+	const char *bad, *gone;
+	bool budgets = false, loaded;
+	int64_t held0 = held();
+	siginfo_t si;
+	int fired;
+
+	if (!mc->load)
+		argv[1] = NULL;
+	if (mc->load && module_unload())
+		return 0;
+	fired = ctl_exec(argv, mc->name, n, preload, &si);
+	loaded = !access("/sys/module/mempin", F_OK);
+	bad = loaded ? mod_working(&budgets) : NULL;
+	gone = loaded ? NULL : mod_remnant();
+	if (si.si_code == CLD_EXITED && si.si_status == 0 && loaded != mc->load)
+		FAIL("failnth %s N=%u: status 0, and the module is %s", mc->name, n,
+		     loaded ? "still loaded" : "not loaded");
+	if (si.si_code == CLD_EXITED && si.si_status != 0 && loaded == mc->load)
+		FAIL("failnth %s N=%u: status %d, and yet the module is %s", mc->name,
+		     n, si.si_status, loaded ? "loaded" : "unloaded");
+	if (bad)
+		FAIL("failnth %s N=%u: loaded, but %s", mc->name, n, bad);
+	if (gone)
+		FAIL("failnth %s N=%u: not loaded, and %s is left", mc->name, n, gone);
+	if (held() != held0)
+		FAIL("failnth %s N=%u: pins held %lld (%lld before)", mc->name, n,
+		     (long long)held(), (long long)held0);
+	tally(NOPS + NCTL + k, si.si_code == CLD_EXITED && si.si_status ?
+	      -si.si_status : 0, fired);
+	sh->t[NOPS + NCTL + k].n_last = n;
+	/* Loaded whole, without its budgets: counted as the late ones. */
+	if (loaded && !bad && !budgets)
+		sh->t[NOPS + NCTL + k].late++;
+	kmsg_new_lines(kfd, mc->name, n, KM_USER | KM_LOAD);
+	/* The next run starts from the module whole, as the suite loads it. */
+	if (loaded && !bad && !budgets && module_unload())
+		return 0;
+	if ((!loaded || !budgets) && module_load())
+		return 0;
+	return fired;
+}
+
+static void mod_cmd_all(unsigned int k, int kfd, const char *preload)
+{
+	int fails0 = sh->fails;
+	unsigned int n;
+
+	for (n = 1; n < MAX_N && sh->fails == fails0; n++)
+		if (!mod_cmd_one(k, n, kfd, preload))
+			break;
+	if (n == MAX_N)
+		FAIL("failnth %s: still injecting at N=%u", mod_cmds[k].name, n);
+	report(mod_cmds[k].name, NOPS + NCTL + k, "");
+}
+
 static void report(const char *name, unsigned int i, const char *mode)
 {
 	struct tally *t = &sh->t[i];
@@ -1430,8 +1592,9 @@ static void report(const char *name, unsigned int i, const char *mode)
 				snprintf(errs + o, sizeof(errs) - o, ", exit %d: %lu",
 					 t->errs[k], t->err[k]);
 	if (t->late)
-		o += snprintf(errs + o, sizeof(errs) - o, ", %lu node directories made late",
-			      t->late);
+		o += snprintf(errs + o, sizeof(errs) - o, i >= NOPS + NCTL ?
+			      ", %lu loaded whole without cgroup/" :
+			      ", %lu node directories made late", t->late);
 	say("failnth: %-30s %-7s N=1..%u: %lu runs, %lu injected, %lu succeeded%s",
 	    name, mode, t->n_last, t->runs, t->injected, t->ok, errs);
 }
@@ -1588,6 +1751,20 @@ int phase_failnth(void)
 	}
 	if (cgroups)
 		cg_teardown();
+	if (preload && *preload && !access(ctl_path(), X_OK)) {
+		/* As for the commands above: mempinctl's own page faults. */
+		if (!dry && kv_write_file(DBG "fail_page_alloc/ignore-gfp-highmem", "Y"))
+			FAIL("failnth: cannot set fail_page_alloc/ignore-gfp-highmem");
+		for (unsigned int k = 0; k < 2; k++) {
+			if (!wanted(mod_cmds[k].name))
+				continue;
+			mod_cmd_all(k, kfd, preload);
+			pairs += sh->t[NOPS + NCTL + k].runs;
+			injected += sh->t[NOPS + NCTL + k].injected;
+		}
+		if (!dry)
+			kv_write_file(DBG "fail_page_alloc/ignore-gfp-highmem", "N");
+	}
 	say("failnth: %lu (operation, N) pairs run, %lu with a fault injected, "
 	    "%d failures", pairs, injected, sh->fails);
 	return failed() ? -1 : 0;

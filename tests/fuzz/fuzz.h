@@ -92,6 +92,8 @@ int kmsg_bad(int fd, bool allow_oom);
 
 /* Module: rmmod (must succeed), insmod $MEMPIN_MODULE, fix /dev/mempin. */
 int module_reload(void);
+int module_unload(void);	/* rmmod; 0 or -errno (and fail()) */
+int module_load(void);		/* insmod, /dev/mempin as udev sets it */
 /* After a phase: all the checks of the issue.  0 if clean. */
 int phase_end_checks(const char *phase, int kmsg_fd, bool allow_oom,
 		     int64_t pins_before);
