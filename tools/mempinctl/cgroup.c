@@ -63,7 +63,8 @@ static int cg_available(const struct ctl *c)
 		if (!access(sys_cgroup(), F_OK))
 			return EXIT_OK;
 	}
-	if (access(SYS_MISC, F_OK) && access(SYS_MODULE, F_OK)) {
+	if (access(SYS_MISC, F_OK) && errno == ENOENT &&
+	    access(SYS_MODULE, F_OK) && errno == ENOENT) {
 		warnx("mempin is not loaded: no cgroup budgets (sudo modprobe mempin)");
 		return EXIT_NOT_LOADED;
 	}

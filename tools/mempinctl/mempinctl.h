@@ -77,7 +77,7 @@ struct ctl {
 
 /* The module: loaded (sysfs, through libkmod) and installed (lookup). */
 struct modinfo {
-	int initstate;		/* KMOD_MODULE_*, negative if not loaded */
+	int initstate;		/* KMOD_MODULE_*, or -errno: -ENOENT if not loaded */
 	int refcnt;
 	char version[64], srcversion[64];
 	char path[PATH_MAX];	/* installed module file, "" if none */
@@ -114,6 +114,8 @@ extern const char *const stat_name[ST_NR];
 /* state.c */
 bool mod_loaded(const struct modinfo *m);
 bool mod_live(const struct modinfo *m);
+int mod_unknown(const struct modinfo *m);
+int mod_unknown_fail(const struct modinfo *m);
 void mod_read(const struct ctl *c, struct modinfo *m);
 void dev_read(const struct ctl *c, struct devinfo *d);
 bool dev_is_mempin(const struct devinfo *d);

@@ -40,6 +40,8 @@ int cmd_load(const struct ctl *c, const char *file)
 	int r;
 
 	mod_read(c, &m);
+	if (mod_unknown(&m))
+		return mod_unknown_fail(&m);
 	if (mod_loaded(&m)) {
 		warnx("mempin is already loaded (%s)",
 		    kmod_module_initstate_str(m.initstate));
@@ -86,6 +88,8 @@ int cmd_unload(const struct ctl *c)
 	int r;
 
 	mod_read(c, &m);
+	if (mod_unknown(&m))
+		return mod_unknown_fail(&m);
 	if (!mod_loaded(&m)) {
 		warnx("mempin is not loaded");
 		return EXIT_NOT_LOADED;
@@ -119,9 +123,13 @@ static int cap_show(const struct ctl *c)
 	struct counters k;
 	char b1[32];
 	uint64_t cap;
-	bool loaded = cap_read(&cap);
+	int r = read_u64(PARAM_CAP, &cap);
 
-	if (!loaded) {
+	if (r && r != -ENOENT) {
+		warnx("cannot read the cap (%s): %s", PARAM_CAP, strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (r) {
 		warnx("mempin is not loaded (the cap is its parameter max_pinned_pages)");
 		if (c->json) {
 			struct json j = { stdout, 0, true };
@@ -179,7 +187,12 @@ int cmd_cap(const struct ctl *c, const char *size)
 	if (pages > ULONG_MAX) {
 		usage_error("cap: %s is too large", size);
 	}
-	if (!cap_read(&now)) {
+	r = read_u64(PARAM_CAP, &now);
+	if (r && r != -ENOENT) {
+		warnx("cannot read the cap (%s): %s", PARAM_CAP, strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (r) {
 		warnx("mempin is not loaded: load it first (mempinctl load), or set the cap "
 		    "at load time: options mempin max_pinned_pages=N in /etc/modprobe.d/");
 		return EXIT_NOT_LOADED;
@@ -205,7 +218,13 @@ int cmd_reset_high_water(const struct ctl *c)
 	char b1[32];
 	int r;
 
-	if (read_u64(STAT_PAGES_MAX, &max)) {
+	r = read_u64(STAT_PAGES_MAX, &max);
+	if (r && r != -ENOENT) {
+		warnx("cannot read the high-water mark (%s): %s", STAT_PAGES_MAX,
+		    strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (r) {
 		warnx("mempin is not loaded: there is no high-water mark to reset");
 		if (c->json) {
 			json_open(&j, NULL, '{');

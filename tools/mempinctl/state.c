@@ -5,6 +5,7 @@
  * system-wide counters and the cap.
  */
 #define _GNU_SOURCE
+#include <err.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,23 @@ bool mod_loaded(const struct modinfo *m)
 bool mod_live(const struct modinfo *m)
 {
 	return m->initstate == KMOD_MODULE_LIVE;
+}
+
+/*
+ * Why mod_read() could not tell whether mempin is loaded (an errno), or 0:
+ * only ENOENT means it is not.
+ */
+int mod_unknown(const struct modinfo *m)
+{
+	return m->initstate < 0 && m->initstate != -ENOENT ? -m->initstate : 0;
+}
+
+/* Says so, for a command that must know: EXIT_FAIL. */
+int mod_unknown_fail(const struct modinfo *m)
+{
+	warnx("cannot tell whether mempin is loaded (%s/initstate): %s", SYS_MODULE,
+	    strerror(mod_unknown(m)));
+	return EXIT_FAIL;
 }
 
 static void mod_copy_info(struct kmod_module *mod, struct modinfo *m)
@@ -53,11 +71,15 @@ void mod_read(const struct ctl *c, struct modinfo *m)
 {
 	struct kmod_module *mod;
 	struct kmod_list *list = NULL;
+	int r;
 
 	memset(m, 0, sizeof(*m));
 	m->initstate = -ENOENT;
 	m->refcnt = -1;
-	if (kmod_module_new_from_name(c->kmod, MOD_NAME, &mod) == 0) {
+	r = kmod_module_new_from_name(c->kmod, MOD_NAME, &mod);
+	if (r < 0)
+		m->initstate = r;
+	if (r == 0) {
 		m->initstate = kmod_module_get_initstate(mod);
 		if (mod_loaded(m))
 			m->refcnt = kmod_module_get_refcnt(mod);

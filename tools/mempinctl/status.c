@@ -205,5 +205,7 @@ int cmd_status(const struct ctl *c)
 		status_json(c, &m, &d, &k);
 	else
 		status_human(c, &m, &d, &k);
+	if (mod_unknown(&m))
+		return mod_unknown_fail(&m);
 	return mod_loaded(&m) ? EXIT_OK : EXIT_NOT_LOADED;
 }
