@@ -138,8 +138,7 @@ debug_guest() (
 		GUEST_ENV+=(MEMPIN_TEST_FAILNTH_PRELOAD=/lib/failnth-preload.so)
 		# Each mempinctl command is some 400 runs of an exec of it,
 		# 1 to 2 s each under TCG: the operations take some 15 min,
-		# the 16 commands (load and unload with the kernel's module
-		# loader armed) 2 h or more on a loaded host.
+		# the 15 commands 2 h or more on a loaded host.
 		guest_run "$REPO/tests/fuzz/mempin-fuzz" 21600
 		;;
 	esac
