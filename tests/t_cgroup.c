@@ -608,7 +608,8 @@ START_TEST(bad_input)
 		{ "/mpt 99999999999999999999", -ERANGE },
 		{ "/mpt 17179869184T", -ERANGE },
 		{ "/mpt 9223372036854775807K", -ERANGE },
-		{ "/mpt 4096000000000000000000000", -ERANGE }, /* 25 digits */
+		/* Longer than the parser's 23 characters, whatever the value. */
+		{ "/mpt 000000000000000000004096", -ERANGE },
 		{ "/ 4096", -EINVAL },			/* max_pinned_pages */
 		{ "/no-such-cgroup 4096", -ENOENT },
 		{ "/mpt/cgroup.procs 4096", -ENOTDIR },
@@ -627,6 +628,10 @@ START_TEST(bad_input)
 			      rule_set("%s", cases[i].line), cases[i].err);
 	ck_assert_int_eq(rule_unset("/mpt"), -ENOENT);
 	ck_assert_int_eq(rule_unset("/mpt each-child"), -ENOENT);
+	/* 23 characters: still a size. */
+	ck_assert_int_eq(rule_set("/mpt 00000000000000000004096"), 0);
+	ck_assert_int_eq(node_read(T, "limit"), 4096);
+	ck_assert_int_eq(rule_unset("/mpt"), 0);
 	/* Blanks between words are blanks, however many. */
 	ck_assert_int_eq(rule_set("/mpt  4096 \t each-child"), 0);
 	ck_assert_int_eq(rule_unset("/mpt   each-child"), 0);
