@@ -346,8 +346,17 @@ static void move_and_pin(struct chan *ch, void *arg)
 	CREQ_EQ(ch, fdinfo_value(fd, "mempin-cgroup", key, sizeof(key)), 0);
 	CREQ(ch, !strcmp(key, "/mpt/y"));
 	CREQ_EQ(ch, mp_unpin(fd, h1), 0);
+	/*
+	 * Back in the root cgroup: charged to none, and the container, with
+	 * no pin of its own in /mpt/y (the 4 pages hold theirs), follows.
+	 */
+	CREQ_EQ(ch, cg_enter(CGROOT), 0);
+	CREQ_EQ(ch, mp_pin(fd, mem, 2 * PG, 0, &h1, NULL), 0);
+	CREQ_EQ(ch, fdinfo_value(fd, "mempin-cgroup", key, sizeof(key)), 0);
+	CREQ(ch, !strcmp(key, "/"));
 	ch_sync(ch);
 	CREQ_EQ(ch, mp_unpin(fd, h2), 0);
+	CREQ_EQ(ch, mp_unpin(fd, h1), 0);
 }
 
 /*
@@ -375,6 +384,7 @@ START_TEST(moved_task_keeps_charges)
 	ck_assert_int_eq(child_await(&c), 0);
 	ck_assert_int_eq(node_read(T "/x", "usage"), 0);
 	ck_assert_int_eq(node_read(T "/y", "usage"), 4 * PG);
+	ck_assert_int_eq(kv_vmpin_kb(c.pid), 6 * PG / 1024);
 	child_go(&c);
 	CHILD_OK(&c);
 	ck_assert_int_eq(node_read(T "/y", "usage"), 0);
