@@ -82,27 +82,6 @@ static void node_dir(const char *path, char *dir, size_t len)
 	snprintf(dir, len, CTL "/%llu", cg_id(path));
 }
 
-/* A value of the node's @file: bytes, UINT64_MAX for "max", -1 if absent. */
-static long long node_read(const char *path, const char *file)
-{
-	char dir[128], p[192], buf[64];
-	ssize_t n;
-	int fd;
-
-	node_dir(path, dir, sizeof(dir));
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_gt(n, 0);
-	buf[n] = 0;
-	if (!strcmp(buf, "max\n"))
-		return (long long)UINT64_MAX;
-	return strtoll(buf, NULL, 10);
-}
-
 /* The node's @file as text into @buf; its length, or -1 if absent. */
 static ssize_t node_read_text(const char *path, const char *file, char *buf,
 			      size_t len)
@@ -117,9 +96,24 @@ static ssize_t node_read_text(const char *path, const char *file, char *buf,
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, len - 1);
+	ck_assert_msg(n >= 0, "%s: %s", p, strerror(errno));
 	close(fd);
-	buf[n > 0 ? n : 0] = 0;
+	buf[n] = 0;
 	return n;
+}
+
+/* A value of the node's @file: bytes, UINT64_MAX for "max", -1 if absent. */
+static long long node_read(const char *path, const char *file)
+{
+	char buf[64];
+	ssize_t n = node_read_text(path, file, buf, sizeof(buf));
+
+	if (n < 0)
+		return -1;
+	ck_assert_int_gt(n, 0);
+	if (!strcmp(buf, "max\n"))
+		return (long long)UINT64_MAX;
+	return strtoll(buf, NULL, 10);
 }
 
 static int node_exists(const char *path)
