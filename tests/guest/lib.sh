@@ -346,7 +346,11 @@ qemu_boot() {
 	# no_timer_check: under TCG on a loaded host the boot-time check that
 	# the 8254 timer reaches the IO-APIC can time out and panic the guest
 	# ("IO-APIC + timer doesn't work!"); the timer works, the check is slow.
-	local append="console=ttyS0 panic=-1 no_timer_check"
+	# log_buf_len: the init checks the whole kernel log, so none of it may
+	# be overwritten; the fuzz's OOM phases log an OOM report per refused
+	# charge, and on the debug kernels (a 256 KiB buffer) those
+	# wrapped it: a report's start was lost and its middle judged alone.
+	local append="console=ttyS0 panic=-1 no_timer_check log_buf_len=16M"
 	# quiet unless asked: the init checks the whole dmesg itself.
 	[[ -n ${MEMPIN_GUEST_VERBOSE:-} ]] || append+=" quiet"
 	# shellcheck disable=SC2054 # QEMU's options have commas
