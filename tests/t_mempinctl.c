@@ -2,7 +2,8 @@
 /*
  * mempinctl, the administrator's tool, run as the administrator runs it:
  * --json in every state (loaded, ps, no permission (uid 1001),
- * RLIMIT_MEMLOCK too low, cap reached, not loaded: unload and load again),
+ * RLIMIT_MEMLOCK too low, cap reached, loaded but not readable, not
+ * loaded: unload and load again),
  * and ps against processes whose names are hostile (invalid UTF-8, control
  * characters, quotes, longer than ps reads); cgroup set, unset, list and
  * apply against pods made under /sys/fs/cgroup/mpctl (issue 13).  Every JSON output must also
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1096,6 +1098,96 @@ START_TEST(ctl_reset_high_water)
 	xunmap(mem, 32 * PG);
 }
 END_TEST
+/*
+ * /dev/null bound over @path, in this test's own mount namespace (made
+ * by ctl_cannot_tell): a sysfs file that reads empty, which mempinctl and
+ * libkmod refuse as they would a read error.
+ */
+static void sysfs_blank(const char *path)
+{
+	ck_assert_msg(mount("/dev/null", path, NULL, MS_BIND, NULL) == 0,
+		      "bind /dev/null over %s: %s", path, strerror(errno));
+}
+
+static void sysfs_unblank(const char *path)
+{
+	ck_assert_msg(umount(path) == 0, "umount %s: %s", path, strerror(errno));
+}
+
+#define INITSTATE	"/sys/module/mempin/initstate"
+#define CAP_PARAM	"/sys/module/mempin/parameters/max_pinned_pages"
+#define PAGES_MAX	STATS_DIR "pinned_pages_max"
+
+/*
+ * When what tells whether mempin is loaded, or its cap or high-water mark,
+ * cannot be read (ENOMEM in the kernel, say), mempinctl must not guess:
+ * exit 1, "unknown" rather than "not loaded", and nothing changed.
+ */
+START_TEST(ctl_cannot_tell)
+{
+	char *mem = xmap(8 * PG);
+	int fd = xmp_open();
+	long cap = kv_param_get("max_pinned_pages");
+	uint64_t max;
+	struct ctl_out *o;
+	static const char *const acts[] = { "load", "unload" };
+
+	/* A high-water mark above what is pinned: a reset would show. */
+	xunpin(fd, xpin(fd, mem, 8 * PG, 0));
+	max = stats_counter(C_PAGES_MAX);
+	ck_assert_uint_gt(max, stats_counter(C_PAGES));
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+
+	sysfs_blank(INITSTATE);
+	o = CTL("status");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "module      unknown: " INITSTATE ": ") &&
+		      !strstr(o->out, "not loaded"), "status:\n%s", o->out);
+	ck_assert_msg(strstr(o->err, "cannot tell whether mempin is loaded"), "stderr: %s",
+		      o->err);
+	ctl_free(o);
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 1);
+	ck_json_null(o->json, "module.loaded");
+	ck_json_null(o->json, "module.state");
+	ctl_free(o);
+	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		o = CTL(acts[i]);
+		ASSERT_EXIT(o, 1);
+		ck_assert_msg(strstr(o->err, "cannot tell whether mempin is loaded"), "%s: %s",
+			      acts[i], o->err);
+		ctl_free(o);
+	}
+	sysfs_unblank(INITSTATE);
+	ck_assert(kv_module_loaded());
+	ck_assert_int_eq(kv_refcnt(), 1);
+
+	sysfs_blank(CAP_PARAM);
+	o = CTL("cap");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "cannot read the cap"), "stderr: %s", o->err);
+	ctl_free(o);
+	o = CTL("cap", "64M");
+	ASSERT_EXIT(o, 1);
+	ctl_free(o);
+	sysfs_unblank(CAP_PARAM);
+	ck_assert_int_eq(kv_param_get("max_pinned_pages"), cap);
+
+	sysfs_blank(PAGES_MAX);
+	o = CTL("reset-high-water");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "cannot read the high-water mark"), "stderr: %s",
+		      o->err);
+	ctl_free(o);
+	sysfs_unblank(PAGES_MAX);
+	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), max);
+
+	xclose(fd);
+	xunmap(mem, 8 * PG);
+}
+END_TEST
+
 
 /*
  * Last of the suite: mempinctl unload, every command with the module gone,
@@ -1475,6 +1567,7 @@ Suite *mempinctl_suite(void)
 	tcase_add_test(tc, ctl_cap_reached);
 	tcase_add_test(tc, ctl_reset_high_water);
 	tcase_add_test(tc, ctl_cgroup_budgets);
+	tcase_add_test(tc, ctl_cannot_tell);
 	tcase_add_test(tc, ctl_not_loaded_then_load);	/* unloads: last */
 	suite_add_tcase(s, tc);
 	return s;

@@ -27,7 +27,10 @@ static void status_json(const struct ctl *c, const struct modinfo *m,
 
 	json_open(&j, "module", '{');
 	json_str(&j, "name", MOD_NAME);
-	json_bool(&j, "loaded", loaded);
+	if (mod_unknown(m))
+		json_null(&j, "loaded");
+	else
+		json_bool(&j, "loaded", loaded);
 	json_str(&j, "state", loaded ? kmod_module_initstate_str(m->initstate) : NULL);
 	json_str(&j, "version", loaded && *m->version ? m->version : NULL);
 	json_str(&j, "srcversion", loaded && *m->srcversion ? m->srcversion : NULL);
@@ -135,6 +138,10 @@ static void status_human(const struct ctl *c, const struct modinfo *m,
 		       kmod_module_initstate_str(m->initstate),
 		       *m->version ? m->version : "?",
 		       *m->srcversion ? m->srcversion : "?", m->refcnt);
+	} else if (mod_unknown(m)) {
+		/* Not "not loaded": that would be a guess (cmd_status exits 1). */
+		printf("  module      unknown: %s/initstate: %s\n", SYS_MODULE,
+		       strerror(mod_unknown(m)));
 	} else {
 		printf("  module      not loaded\n");
 	}
