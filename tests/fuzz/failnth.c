@@ -1330,11 +1330,12 @@ static unsigned int ctl_effects(const struct ctl_cmd *cmd)
 
 /*
  * Runs mempinctl @argv (after argv[0]) with the Nth fault site after its
- * start failing (none in a dry run), its output discarded; fails on an end
- * it must never have.  Its end in @si; 1 if the fault fired.
+ * start failing (none in a dry run), its standard output to @out (or
+ * discarded: -1), its errors discarded; fails on an end it must never
+ * have.  Its end in @si; 1 if the fault fired.
  */
 static int ctl_exec(const char *const *argv, const char *name, unsigned int n,
-		    const char *preload, siginfo_t *si)
+		    const char *preload, int out, siginfo_t *si)
 {
 	char env_n[32], env_pre[300];
 	char b[16] = "";
@@ -1354,7 +1355,7 @@ static int ctl_exec(const char *const *argv, const char *name, unsigned int n,
 
 		for (unsigned int k = 0; k < 5 && argv[k]; k++)
 			args[k + 1] = (char *)argv[k];
-		dup2(null, 1);
+		dup2(out >= 0 ? out : null, 1);
 		dup2(null, 2);
 		execve(ctl_path(), args, envp);
 		_exit(127);
@@ -1383,6 +1384,34 @@ static int ctl_exec(const char *const *argv, const char *name, unsigned int n,
 }
 
 /*
+ * status (-J status) printed to @out: the module is loaded, so what ends
+ * with 0 must say so, and what ends with 1 must not say it is not (when
+ * it could not read whether it is, it says "unknown": null in JSON).
+ */
+static void ctl_status_claims(const char *name, unsigned int n, int out,
+			      const siginfo_t *si)
+{
+	static const char *const not_loaded[] = { "module      not loaded",
+						   "\"loaded\": false" };
+	static const char *const loaded[] = { "module      loaded (live)",
+					       "\"loaded\": true" };
+	bool json = strstr(name, "-J");
+	char buf[8192];
+	ssize_t r;
+
+	if (si->si_code != CLD_EXITED || si->si_status > 1)
+		return;
+	r = pread(out, buf, sizeof(buf) - 1, 0);
+	buf[r > 0 ? r : 0] = '\0';
+	if (strstr(buf, not_loaded[json]))
+		FAIL("failnth %s N=%u: status %d, and it says \"%s\"", name, n,
+		     si->si_status, not_loaded[json]);
+	if (!si->si_status && !strstr(buf, loaded[json]))
+		FAIL("failnth %s N=%u: status 0, but no \"%s\" in what it printed", name,
+		     n, loaded[json]);
+}
+
+/*
  * mempinctl ARGS with the Nth fault site after its start failing; while a
  * container of ours holds a pin (ps and pins list it).  Returns 1 if the
  * fault fired.
@@ -1399,8 +1428,13 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 	if (cgroups && ctl_cgroup(cmd))
 		ctl_cg_prepare(cmd);
 	int64_t held0 = held();
+	int out = strstr(name, " status") ? memfd_create("status", MFD_CLOEXEC) : -1;
 
-	fired = ctl_exec(cmd->argv, name, n, preload, &si);
+	fired = ctl_exec(cmd->argv, name, n, preload, out, &si);
+	if (out >= 0) {
+		ctl_status_claims(name, n, out, &si);
+		close(out);
+	}
 	/* Ours is the only container: one pin of 4 pages, whatever ran. */
 	if (sysfs("pins") != 1 || sysfs("pinned_pages") != 4 || sysfs("containers") != 1 ||
 	    held() != held0)
@@ -1505,7 +1539,7 @@ static int unload_one(unsigned int n, int kfd, const char *preload)
 	siginfo_t si;
 	int fired;
 
-	fired = ctl_exec(argv, UNLOAD, n, preload, &si);
+	fired = ctl_exec(argv, UNLOAD, n, preload, -1, &si);
 	loaded = !access("/sys/module/mempin", F_OK);
 	bad = loaded ? mod_working() : mod_remnant();
 	if (si.si_code == CLD_EXITED && (si.si_status == 0) == loaded)
