@@ -1099,14 +1099,19 @@ START_TEST(ctl_reset_high_water)
 }
 END_TEST
 /*
- * /dev/null bound over @path, in this test's own mount namespace (made
- * by ctl_cannot_tell): a sysfs file that reads empty, which mempinctl and
- * libkmod refuse as they would a read error.
+ * @over bound over @path, in this test's own mount namespace (made by
+ * ctl_cannot_tell).  /dev/null: a sysfs file that reads empty, which
+ * mempinctl refuses as it would a read error.
  */
+static void sysfs_cover(const char *path, const char *over)
+{
+	ck_assert_msg(mount(over, path, NULL, MS_BIND, NULL) == 0,
+		      "bind %s over %s: %s", over, path, strerror(errno));
+}
+
 static void sysfs_blank(const char *path)
 {
-	ck_assert_msg(mount("/dev/null", path, NULL, MS_BIND, NULL) == 0,
-		      "bind /dev/null over %s: %s", path, strerror(errno));
+	sysfs_cover(path, "/dev/null");
 }
 
 static void sysfs_unblank(const char *path)
@@ -1117,6 +1122,7 @@ static void sysfs_unblank(const char *path)
 #define INITSTATE	"/sys/module/mempin/initstate"
 #define CAP_PARAM	"/sys/module/mempin/parameters/max_pinned_pages"
 #define PAGES_MAX	STATS_DIR "pinned_pages_max"
+#define NOREAD		"/tmp/mpctl-noread"
 
 /*
  * When what tells whether mempin is loaded, or its cap or high-water mark,
@@ -1159,7 +1165,26 @@ START_TEST(ctl_cannot_tell)
 			      acts[i], o->err);
 		ctl_free(o);
 	}
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ASSERT_CHECK(o, "loaded", "fail", "unknown");
+	ctl_free(o);
 	sysfs_unblank(INITSTATE);
+
+	/*
+	 * initstate that does not open (a file uid 1001 may not read): not
+	 * "loaded (coming)", which is what libkmod makes of it while
+	 * /sys/module/mempin is there.
+	 */
+	ck_assert_int_eq(close(open(NOREAD, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0)), 0);
+	sysfs_cover(INITSTATE, NOREAD);
+	o = CTL_AS(1001, 1001, -1, "status");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->out, "module      unknown: " INITSTATE ": Permission denied"),
+		      "status:\n%s", o->out);
+	ctl_free(o);
+	sysfs_unblank(INITSTATE);
+	unlink(NOREAD);
 	ck_assert(kv_module_loaded());
 	ck_assert_int_eq(kv_refcnt(), 1);
 

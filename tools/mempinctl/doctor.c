@@ -603,7 +603,7 @@ static void doctor_loaded(const struct ctl *c, const struct modinfo *m,
 	char why[256];
 	int e;
 
-	if (!mod_live(m) && !mod_loaded(m) && *m->path) {
+	if (!mod_loaded(m) && !mod_unknown(m) && *m->path) {
 		e = kernel_refusal(why, sizeof(why));
 		if (!e && sigpolicy_enforced(p) && signature->result == RES_FAIL) {
 			check_str(k, "kernel_log", why);
@@ -634,6 +634,11 @@ static void doctor_loaded_state(const struct modinfo *m, struct check *k)
 			  kmod_module_initstate_str(m->initstate),
 			  m->initstate == KMOD_MODULE_COMING ? "loaded" : "unloaded");
 		check_fix(k, "wait a moment and run mempinctl doctor again");
+	} else if (mod_unknown(m)) {
+		check_set(k, RES_FAIL, "unknown", "cannot tell whether mempin is loaded (%s/"
+			  "initstate: %s)", SYS_MODULE, strerror(mod_unknown(m)));
+		check_fix(k, "run mempinctl doctor again; if it persists, see why "
+			  "%s/initstate cannot be read", SYS_MODULE);
 	} else {
 		check_set(k, RES_FAIL, "not-loaded", "mempin is not loaded");
 		if (*m->path)

@@ -67,22 +67,40 @@ static void mod_copy_info(struct kmod_module *mod, struct modinfo *m)
 	kmod_module_info_free_list(info);
 }
 
+/*
+ * /sys/module/mempin/initstate as a KMOD_MODULE_* state, or -errno.  Read
+ * here rather than by kmod_module_get_initstate(), which takes a failure
+ * to open the file while /sys/module/mempin exists for "coming": under
+ * memory pressure a live module would show as still loading.
+ */
+static int initstate_read(void)
+{
+	static const struct {
+		const char *name;
+		int state;
+	} states[] = { { "live", KMOD_MODULE_LIVE }, { "coming", KMOD_MODULE_COMING },
+		       { "going", KMOD_MODULE_GOING } };
+	char buf[16];
+	int r = read_text(SYS_MODULE "/initstate", buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(buf, states[i].name))
+			return states[i].state;
+	return -EINVAL;
+}
+
 void mod_read(const struct ctl *c, struct modinfo *m)
 {
 	struct kmod_module *mod;
 	struct kmod_list *list = NULL;
-	int r;
 
 	memset(m, 0, sizeof(*m));
-	m->initstate = -ENOENT;
 	m->refcnt = -1;
-	r = kmod_module_new_from_name(c->kmod, MOD_NAME, &mod);
-	if (r < 0)
-		m->initstate = r;
-	if (r == 0) {
-		m->initstate = kmod_module_get_initstate(mod);
-		if (mod_loaded(m))
-			m->refcnt = kmod_module_get_refcnt(mod);
+	m->initstate = initstate_read();
+	if (mod_loaded(m) && kmod_module_new_from_name(c->kmod, MOD_NAME, &mod) == 0) {
+		m->refcnt = kmod_module_get_refcnt(mod);
 		kmod_module_unref(mod);
 	}
 	if (mod_loaded(m)) {
