@@ -1123,6 +1123,7 @@ static void sysfs_unblank(const char *path)
 #define CAP_PARAM	"/sys/module/mempin/parameters/max_pinned_pages"
 #define PAGES_MAX	STATS_DIR "pinned_pages_max"
 #define NOREAD		"/tmp/mpctl-noread"
+#define MISC_DEV	"/sys/class/misc/mempin/dev"
 
 /*
  * When what tells whether mempin is loaded, or its cap or high-water mark,
@@ -1195,6 +1196,11 @@ START_TEST(ctl_cannot_tell)
 	ctl_free(o);
 	o = CTL("cap", "64M");
 	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "cannot read the cap"), "stderr: %s", o->err);
+	ctl_free(o);
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ASSERT_CHECK(o, "cap", "fail", "unknown");
 	ctl_free(o);
 	sysfs_unblank(CAP_PARAM);
 	ck_assert_int_eq(kv_param_get("max_pinned_pages"), cap);
@@ -1207,6 +1213,24 @@ START_TEST(ctl_cannot_tell)
 	ctl_free(o);
 	sysfs_unblank(PAGES_MAX);
 	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), max);
+
+	/* The device's number: ps cannot find containers without it. */
+	sysfs_blank(MISC_DEV);
+	o = CTL("ps");
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "cannot tell whether mempin's device is registered") &&
+		      !*o->out, "ps:\n%s\nstderr: %s", o->out, o->err);
+	ctl_free(o);
+	o = CTL("--json", "status");
+	ASSERT_EXIT(o, 1);
+	ck_json_bool(o->json, "module.loaded", true);
+	ck_json_null(o->json, "device.registered");
+	ctl_free(o);
+	o = CTL("--json", "doctor");
+	ASSERT_EXIT(o, 1);
+	ASSERT_CHECK(o, "device", "fail", "unknown");
+	ctl_free(o);
+	sysfs_unblank(MISC_DEV);
 
 	xclose(fd);
 	xunmap(mem, 8 * PG);

@@ -1430,6 +1430,8 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 	int64_t held0 = held();
 	int out = strstr(name, " status") ? memfd_create("status", MFD_CLOEXEC) : -1;
 
+	if (strstr(name, " status") && out < 0)
+		FAIL("failnth %s: memfd_create: %s", name, strerror(errno));
 	fired = ctl_exec(cmd->argv, name, n, preload, out, &si);
 	if (out >= 0) {
 		ctl_status_claims(name, n, out, &si);

@@ -626,8 +626,10 @@ static void doctor_loaded(const struct ctl *c, const struct modinfo *m,
 static void doctor_loaded_state(const struct modinfo *m, struct check *k)
 {
 	if (mod_live(m)) {
-		check_set(k, RES_OK, "loaded", "loaded, version %s, refcount %d",
-			  *m->version ? m->version : "?", m->refcnt);
+		char refcnt[16];
+
+		check_set(k, RES_OK, "loaded", "loaded, version %s, refcount %s",
+			  *m->version ? m->version : "?", mod_refcnt(m, refcnt, sizeof(refcnt)));
 	} else if (mod_loaded(m)) {
 		check_set(k, RES_FAIL, kmod_module_initstate_str(m->initstate),
 			  "the module is %s (being %s)",
@@ -636,7 +638,7 @@ static void doctor_loaded_state(const struct modinfo *m, struct check *k)
 		check_fix(k, "wait a moment and run mempinctl doctor again");
 	} else if (mod_unknown(m)) {
 		check_set(k, RES_FAIL, "unknown", "cannot tell whether mempin is loaded (%s/"
-			  "initstate: %s)", SYS_MODULE, strerror(mod_unknown(m)));
+			  "initstate: %s)", SYS_MODULE, sys_error(mod_unknown(m)));
 		check_fix(k, "run mempinctl doctor again; if it persists, see why "
 			  "%s/initstate cannot be read", SYS_MODULE);
 	} else {
@@ -656,10 +658,16 @@ static void doctor_device(const struct modinfo *m, const struct devinfo *d,
 	char u[64], g[64];
 
 	if (!mod_live(m)) {
-		check_set(k, RES_SKIP, "not-loaded", "no device without the module");
+		check_set(k, RES_SKIP, mod_unknown(m) ? "unknown" : "not-loaded",
+			  "no device without the module");
 		return;
 	}
 	check_str(k, "path", d->path);
+	if (d->reg_err) {
+		check_set(k, RES_FAIL, "unknown", "cannot tell whether mempin registered its "
+			  "device (%s/dev: %s)", SYS_MISC, sys_error(d->reg_err));
+		return;
+	}
 	if (!d->registered) {
 		check_set(k, RES_FAIL, "not-registered",
 			  "the module is loaded but registered no device (%s missing)",
@@ -869,8 +877,13 @@ static void doctor_cap(const struct ctl *c, const struct modinfo *m,
 	uint64_t cap, pinned = k->v[ST_PAGES];
 	char b[32];
 
-	if (!mod_live(m) || !cap_read(&cap)) {
-		check_set(ck, RES_SKIP, "not-loaded", "no cap without the module");
+	if (!mod_live(m)) {
+		check_set(ck, RES_SKIP, mod_unknown(m) ? "unknown" : "not-loaded",
+			  "no cap without the module");
+		return;
+	}
+	if (!cap_read(&cap)) {
+		check_set(ck, RES_FAIL, "unknown", "cannot read the cap (%s)", PARAM_CAP);
 		return;
 	}
 	check_num(ck, "max_pinned_pages", cap);

@@ -75,7 +75,7 @@ struct ctl {
 	bool rlimit;		/* --rlimit */
 };
 
-/* The module: loaded (sysfs, through libkmod) and installed (lookup). */
+/* The module: loaded (its sysfs directory) and installed (libkmod's lookup). */
 struct modinfo {
 	int initstate;		/* KMOD_MODULE_*, or -errno: -ENOENT if not loaded */
 	int refcnt;
@@ -89,7 +89,8 @@ struct modinfo {
 /* The misc device: its number in sysfs, and the node. */
 struct devinfo {
 	const char *path;
-	bool registered;	/* SYS_MISC/dev exists */
+	bool registered;	/* SYS_MISC/dev read, major:minor */
+	int reg_err;		/* why it could not be read but may exist, or 0 */
 	unsigned int major, minor;
 	int stat_err;		/* errno of stat(path), 0 */
 	struct stat st;
@@ -116,6 +117,8 @@ bool mod_loaded(const struct modinfo *m);
 bool mod_live(const struct modinfo *m);
 int mod_unknown(const struct modinfo *m);
 int mod_unknown_fail(const struct modinfo *m);
+const char *sys_error(int e);
+const char *mod_refcnt(const struct modinfo *m, char *buf, size_t len);
 void mod_read(const struct ctl *c, struct modinfo *m);
 void dev_read(const struct ctl *c, struct devinfo *d);
 bool dev_is_mempin(const struct devinfo *d);

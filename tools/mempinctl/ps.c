@@ -560,6 +560,13 @@ int cmd_ps(const struct ctl *c)
 		return table_list_columns(c, def);
 	table_init(&t, c, def);	/* usage errors before any work */
 	dev_read(c, &d);
+	if (d.reg_err) {
+		/* An empty list would say no one pins: a guess. */
+		warnx("cannot tell whether mempin's device is registered (%s/dev): %s",
+		      SYS_MISC, sys_error(d.reg_err));
+		table_free(&t);
+		return EXIT_FAIL;
+	}
 	if (d.registered) {
 		dir = opendir("/proc");
 		if (!dir) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mempinctl: what the commands read: the module (loaded: sysfs through
- * libkmod; installed: the module index), the misc device and its node, the
- * system-wide counters and the cap.
+ * mempinctl: what the commands read: the module (loaded: its sysfs
+ * directory; installed: the module index, through libkmod), the misc
+ * device and its node, the system-wide counters and the cap.
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -35,11 +35,26 @@ int mod_unknown(const struct modinfo *m)
 	return m->initstate < 0 && m->initstate != -ENOENT ? -m->initstate : 0;
 }
 
+/* The reference count as text: "?" when it could not be read. */
+const char *mod_refcnt(const struct modinfo *m, char *buf, size_t len)
+{
+	if (m->refcnt < 0)
+		return "?";
+	snprintf(buf, len, "%d", m->refcnt);
+	return buf;
+}
+
+/* Why a sysfs file could not be read: EINVAL is what it held, not an errno. */
+const char *sys_error(int e)
+{
+	return e == EINVAL ? "unexpected contents" : strerror(e);
+}
+
 /* Says so, for a command that must know: EXIT_FAIL. */
 int mod_unknown_fail(const struct modinfo *m)
 {
 	warnx("cannot tell whether mempin is loaded (%s/initstate): %s", SYS_MODULE,
-	    strerror(mod_unknown(m)));
+	    sys_error(mod_unknown(m)));
 	return EXIT_FAIL;
 }
 
@@ -83,8 +98,9 @@ static int initstate_read(void)
 	char buf[16];
 	int r = read_text(SYS_MODULE "/initstate", buf, sizeof(buf));
 
+	/* ENODEV: kernfs, a file removed while rmmod runs. */
 	if (r < 0)
-		return r;
+		return r == -ENODEV ? -ENOENT : r;
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		if (!strcmp(buf, states[i].name))
 			return states[i].state;
@@ -95,14 +111,13 @@ void mod_read(const struct ctl *c, struct modinfo *m)
 {
 	struct kmod_module *mod;
 	struct kmod_list *list = NULL;
+	uint64_t refcnt;
 
 	memset(m, 0, sizeof(*m));
 	m->refcnt = -1;
 	m->initstate = initstate_read();
-	if (mod_loaded(m) && kmod_module_new_from_name(c->kmod, MOD_NAME, &mod) == 0) {
-		m->refcnt = kmod_module_get_refcnt(mod);
-		kmod_module_unref(mod);
-	}
+	if (mod_loaded(m) && !read_u64(SYS_MODULE "/refcnt", &refcnt) && refcnt <= INT_MAX)
+		m->refcnt = (int)refcnt;
 	if (mod_loaded(m)) {
 		read_text(SYS_MODULE "/version", m->version, sizeof(m->version));
 		read_text(SYS_MODULE "/srcversion", m->srcversion,
@@ -127,11 +142,15 @@ void mod_read(const struct ctl *c, struct modinfo *m)
 void dev_read(const struct ctl *c, struct devinfo *d)
 {
 	char buf[32];
+	int r;
 
 	memset(d, 0, sizeof(*d));
 	d->path = c->device;
-	d->registered = read_text(SYS_MISC "/dev", buf, sizeof(buf)) > 0 &&
-			sscanf(buf, "%u:%u", &d->major, &d->minor) == 2;
+	r = read_text(SYS_MISC "/dev", buf, sizeof(buf));
+	d->registered = r > 0 && sscanf(buf, "%u:%u", &d->major, &d->minor) == 2;
+	/* Only a missing file says there is no device (ENODEV: as initstate). */
+	d->reg_err = d->registered || r == -ENOENT || r == -ENODEV ? 0 :
+		     r < 0 ? -r : EINVAL;
 	d->stat_err = stat(d->path, &d->st) ? errno : 0;
 }
 

@@ -2,6 +2,7 @@
 /* mempinctl status: the module, the device node, the cap, the counters. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <err.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,7 +74,10 @@ static void status_json(const struct ctl *c, const struct modinfo *m,
 
 	json_open(&j, "device", '{');
 	json_str(&j, "path", d->path);
-	json_bool(&j, "registered", d->registered);
+	if (d->reg_err)
+		json_null(&j, "registered");
+	else
+		json_bool(&j, "registered", d->registered);
 	if (d->registered) {
 		json_u64(&j, "major", d->major);
 		json_u64(&j, "minor", d->minor);
@@ -134,14 +138,14 @@ static void status_human(const struct ctl *c, const struct modinfo *m,
 
 	printf("mempin on Linux %s\n", c->uts.release);
 	if (mod_loaded(m)) {
-		printf("  module      loaded (%s), version %s, srcversion %s, refcount %d\n",
+		printf("  module      loaded (%s), version %s, srcversion %s, refcount %s\n",
 		       kmod_module_initstate_str(m->initstate),
 		       *m->version ? m->version : "?",
-		       *m->srcversion ? m->srcversion : "?", m->refcnt);
+		       *m->srcversion ? m->srcversion : "?", mod_refcnt(m, u, sizeof(u)));
 	} else if (mod_unknown(m)) {
 		/* Not "not loaded": that would be a guess (cmd_status exits 1). */
 		printf("  module      unknown: %s/initstate: %s\n", SYS_MODULE,
-		       strerror(mod_unknown(m)));
+		       sys_error(mod_unknown(m)));
 	} else {
 		printf("  module      not loaded\n");
 	}
@@ -173,6 +177,7 @@ static void status_human(const struct ctl *c, const struct modinfo *m,
 		       user_name(d->st.st_uid, u, sizeof(u)),
 		       group_name(d->st.st_gid, g, sizeof(g)),
 		       (unsigned int)(d->st.st_mode & 07777),
+		       d->reg_err ? " (cannot tell whether it is mempin's)" :
 		       !d->registered ? " (stale: no mempin device registered)" :
 		       dev_is_mempin(d) ? "" : " (NOT the mempin device)");
 	}
@@ -214,5 +219,10 @@ int cmd_status(const struct ctl *c)
 		status_human(c, &m, &d, &k);
 	if (mod_unknown(&m))
 		return mod_unknown_fail(&m);
+	if (d.reg_err) {
+		warnx("cannot tell whether mempin's device is registered (%s/dev): %s",
+		      SYS_MISC, sys_error(d.reg_err));
+		return EXIT_FAIL;
+	}
 	return mod_loaded(&m) ? EXIT_OK : EXIT_NOT_LOADED;
 }

@@ -156,12 +156,17 @@ void table_bool(struct table *t, struct libscols_line *ln, size_t i, bool v)
 	table_str(t, ln, i, t->c->json ? (v ? "1" : "0") : (v ? "yes" : "no"));
 }
 
+void table_free(struct table *t)
+{
+	scols_unref_table(t->tb);
+	t->tb = NULL;
+}
+
 int table_print(struct table *t)
 {
 	int r = scols_print_table(t->tb);
 
-	scols_unref_table(t->tb);
-	t->tb = NULL;
+	table_free(t);
 	if (r) {
 		warnx("cannot print the table");
 		return EXIT_FAIL;

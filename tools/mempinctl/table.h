@@ -55,6 +55,8 @@ void table_size(struct table *t, struct libscols_line *ln, size_t i, uint64_t by
 void table_bool(struct table *t, struct libscols_line *ln, size_t i, bool v);
 /* Prints the table and frees it: an exit status (EXIT_*). */
 int table_print(struct table *t);
+/* Drops the table unprinted. */
+void table_free(struct table *t);
 /* --list-columns: every column of def, its type and what it shows. */
 int table_list_columns(const struct ctl *c, const struct tabledef *def);
 
