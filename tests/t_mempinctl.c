@@ -1130,6 +1130,23 @@ static void sysfs_unblank(const char *path)
  * cannot be read (ENOMEM in the kernel, say), mempinctl must not guess:
  * exit 1, "unknown" rather than "not loaded", and nothing changed.
  */
+/*
+ * mempinctl ARGS as root, which must exit 1 with @why (NULL: anything) on
+ * its standard error.  Returns its output (ctl_free it).
+ */
+static struct ctl_out *ctl_fails(const char *why, const char *const *args)
+{
+	struct ctl_out *o = ctl_run_as(0, 0, -1, args);
+
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(!why || strstr(o->err, why), "mempinctl %s: stderr: %s", args[0],
+		      o->err);
+	return o;
+}
+
+#define CTL_FAILS(why, ...) ctl_fails((why), (const char *const[]){ __VA_ARGS__, NULL })
+#define NO_STATE	"cannot tell whether mempin is loaded"
+
 START_TEST(ctl_cannot_tell)
 {
 	char *mem = xmap(8 * PG);
@@ -1137,7 +1154,6 @@ START_TEST(ctl_cannot_tell)
 	long cap = kv_param_get("max_pinned_pages");
 	uint64_t max;
 	struct ctl_out *o;
-	static const char *const acts[] = { "load", "unload" };
 
 	/* A high-water mark above what is pinned: a reset would show. */
 	xunpin(fd, xpin(fd, mem, 8 * PG, 0));
@@ -1147,27 +1163,17 @@ START_TEST(ctl_cannot_tell)
 	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
 
 	sysfs_blank(INITSTATE);
-	o = CTL("status");
-	ASSERT_EXIT(o, 1);
+	o = CTL_FAILS(NO_STATE, "status");
 	ck_assert_msg(strstr(o->out, "module      unknown: " INITSTATE ": ") &&
 		      !strstr(o->out, "not loaded"), "status:\n%s", o->out);
-	ck_assert_msg(strstr(o->err, "cannot tell whether mempin is loaded"), "stderr: %s",
-		      o->err);
 	ctl_free(o);
-	o = CTL("--json", "status");
-	ASSERT_EXIT(o, 1);
+	o = CTL_FAILS(NO_STATE, "--json", "status");
 	ck_json_null(o->json, "module.loaded");
 	ck_json_null(o->json, "module.state");
 	ctl_free(o);
-	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
-		o = CTL(acts[i]);
-		ASSERT_EXIT(o, 1);
-		ck_assert_msg(strstr(o->err, "cannot tell whether mempin is loaded"), "%s: %s",
-			      acts[i], o->err);
-		ctl_free(o);
-	}
-	o = CTL("--json", "doctor");
-	ASSERT_EXIT(o, 1);
+	ctl_free(CTL_FAILS(NO_STATE, "load"));
+	ctl_free(CTL_FAILS(NO_STATE, "unload"));
+	o = CTL_FAILS(NULL, "--json", "doctor");
 	ASSERT_CHECK(o, "loaded", "fail", "unknown");
 	ctl_free(o);
 	sysfs_unblank(INITSTATE);
@@ -1190,44 +1196,29 @@ START_TEST(ctl_cannot_tell)
 	ck_assert_int_eq(kv_refcnt(), 1);
 
 	sysfs_blank(CAP_PARAM);
-	o = CTL("cap");
-	ASSERT_EXIT(o, 1);
-	ck_assert_msg(strstr(o->err, "cannot read the cap"), "stderr: %s", o->err);
-	ctl_free(o);
-	o = CTL("cap", "64M");
-	ASSERT_EXIT(o, 1);
-	ck_assert_msg(strstr(o->err, "cannot read the cap"), "stderr: %s", o->err);
-	ctl_free(o);
-	o = CTL("--json", "doctor");
-	ASSERT_EXIT(o, 1);
+	ctl_free(CTL_FAILS("cannot read the cap", "cap"));
+	ctl_free(CTL_FAILS("cannot read the cap", "cap", "64M"));
+	o = CTL_FAILS(NULL, "--json", "doctor");
 	ASSERT_CHECK(o, "cap", "fail", "unknown");
 	ctl_free(o);
 	sysfs_unblank(CAP_PARAM);
 	ck_assert_int_eq(kv_param_get("max_pinned_pages"), cap);
 
 	sysfs_blank(PAGES_MAX);
-	o = CTL("reset-high-water");
-	ASSERT_EXIT(o, 1);
-	ck_assert_msg(strstr(o->err, "cannot read the high-water mark"), "stderr: %s",
-		      o->err);
-	ctl_free(o);
+	ctl_free(CTL_FAILS("cannot read the high-water mark", "reset-high-water"));
 	sysfs_unblank(PAGES_MAX);
 	ck_assert_uint_eq(stats_counter(C_PAGES_MAX), max);
 
 	/* The device's number: ps cannot find containers without it. */
 	sysfs_blank(MISC_DEV);
-	o = CTL("ps");
-	ASSERT_EXIT(o, 1);
-	ck_assert_msg(strstr(o->err, "cannot tell whether mempin's device is registered") &&
-		      !*o->out, "ps:\n%s\nstderr: %s", o->out, o->err);
+	o = CTL_FAILS("cannot tell whether mempin's device is registered", "ps");
+	ck_assert_msg(!*o->out, "ps printed a list:\n%s", o->out);
 	ctl_free(o);
-	o = CTL("--json", "status");
-	ASSERT_EXIT(o, 1);
+	o = CTL_FAILS(NULL, "--json", "status");
 	ck_json_bool(o->json, "module.loaded", true);
 	ck_json_null(o->json, "device.registered");
 	ctl_free(o);
-	o = CTL("--json", "doctor");
-	ASSERT_EXIT(o, 1);
+	o = CTL_FAILS(NULL, "--json", "doctor");
 	ASSERT_CHECK(o, "device", "fail", "unknown");
 	ctl_free(o);
 	sysfs_unblank(MISC_DEV);
