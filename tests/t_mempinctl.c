@@ -1147,6 +1147,49 @@ static struct ctl_out *ctl_fails(const char *why, const char *const *args)
 #define CTL_FAILS(why, ...) ctl_fails((why), (const char *const[]){ __VA_ARGS__, NULL })
 #define NO_STATE	"cannot tell whether mempin is loaded"
 
+/*
+ * A container of uid 1000's whose fdinfo uid 1000's ps cannot read (a
+ * file it may not read, bound over it): the list would miss it, so ps
+ * must say so and exit 1, not print a list that looks whole.
+ */
+static void ctl_ps_unreadable_fdinfo(int fd)
+{
+	char path[64], c;
+	int go[2], um;
+	pid_t pid;
+	struct ctl_out *o;
+
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		/* Holds @fd, inherited, as uid 1000 until the pipe closes. */
+		close(go[1]);
+		/* Dumpable again, or /proc/PID/fd is root's after setuid. */
+		if (drop_root(1000, 1000, -1) || prctl(PR_SET_DUMPABLE, 1))
+			_exit(1);
+		_exit(read(go[0], &c, 1) < 0);
+	}
+	close(go[0]);
+	ck_assert_int_eq(close(open(NOREAD, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0)), 0);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	sysfs_cover(path, NOREAD);
+	o = CTL_AS(1000, 1000, -1, "ps");
+	/*
+	 * Unmounted while the path still names it, then the child gone before
+	 * any assertion: a failed test must not leave it holding @fd.
+	 */
+	um = umount(path) ? errno : 0;
+	close(go[1]);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	unlink(NOREAD);
+	ck_assert_msg(!um, "umount %s: %s", path, strerror(um));
+	ASSERT_EXIT(o, 1);
+	ck_assert_msg(strstr(o->err, "containers may be missing from the list"), "stderr: %s",
+		      o->err);
+	ctl_free(o);
+}
+
 START_TEST(ctl_cannot_tell)
 {
 	char *mem = xmap(8 * PG);
@@ -1222,6 +1265,8 @@ START_TEST(ctl_cannot_tell)
 	ASSERT_CHECK(o, "device", "fail", "unknown");
 	ctl_free(o);
 	sysfs_unblank(MISC_DEV);
+
+	ctl_ps_unreadable_fdinfo(fd);
 
 	xclose(fd);
 	xunmap(mem, 8 * PG);

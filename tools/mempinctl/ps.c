@@ -58,15 +58,23 @@ struct psdata {
 	struct proc *proc;
 	size_t nproc;
 	unsigned int unreadable;	/* processes whose fds we may not see */
+	unsigned int unscanned;		/* fds or processes that failed to read */
 };
 
+/* A process or fd that went away while we looked: not an error. */
+static bool gone(int e)
+{
+	return e == ENOENT || e == ESRCH;
+}
+
 /*
- * Parses /proc/PID/fdinfo/FD; false if it shows no mempin container.  Whole
+ * Parses /proc/PID/fdinfo/FD; false if it shows no mempin container, or
+ * could not be read (counted in @unscanned: a container may hide there).  Whole
  * lines, however long: a cgroup path may be 4095 bytes, and a piece of one
  * must never be read as a line of its own (a cgroup named to look like
  * "mempin-pins:\t0").
  */
-static bool fdinfo_read(struct cfd *f)
+static bool fdinfo_read(struct cfd *f, unsigned int *unscanned)
 {
 	char path[64], *line = NULL;
 	size_t cap = 0;
@@ -75,8 +83,10 @@ static bool fdinfo_read(struct cfd *f)
 
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)f->pid, f->fd);
 	in = fopen(path, "re");
-	if (!in)
+	if (!in) {
+		*unscanned += !gone(errno);
 		return false;
+	}
 	while (getline(&line, &cap, in) > 0) {
 		char *v = strchr(line, ':');
 		uint64_t h;
@@ -122,6 +132,10 @@ static bool fdinfo_read(struct cfd *f)
 			f->pin = xrealloc(f->pin, f->npin + 1, sizeof(*f->pin));
 			f->pin[f->npin++] = p;
 		}
+	}
+	if (ferror(in) && !gone(errno)) {
+		++*unscanned;
+		mine = false;
 	}
 	free(line);
 	fclose(in);
@@ -190,6 +204,8 @@ static void ps_scan_pid(struct psdata *ps, pid_t pid, dev_t dev)
 	if (!dir) {
 		if (errno == EACCES || errno == EPERM)
 			ps->unreadable++;
+		else if (!gone(errno))
+			ps->unscanned++;
 		return;
 	}
 	while ((e = readdir(dir))) {
@@ -206,7 +222,7 @@ static void ps_scan_pid(struct psdata *ps, pid_t pid, dev_t dev)
 			continue;
 		f.fd = atoi(e->d_name);
 		/* The device number, whatever path the process opened. */
-		if (!fdinfo_read(&f) ||
+		if (!fdinfo_read(&f, &ps->unscanned) ||
 		    fstatat(dirfd(dir), e->d_name, &st, 0) || !S_ISCHR(st.st_mode) ||
 		    st.st_rdev != dev) {
 			free(f.pin);
@@ -593,6 +609,12 @@ int cmd_ps(const struct ctl *c)
 	if (ps.unreadable)
 		warnx("%u process%s of other users not inspected: run as root to see all",
 		      ps.unreadable, ps.unreadable == 1 ? "" : "es");
+	if (ps.unscanned) {
+		/* As cgroup list: what is printed is not the whole list. */
+		warnx("%u of /proc's fd directories or fdinfo files could not be read: "
+		      "containers may be missing from the list", ps.unscanned);
+		ret = EXIT_FAIL;
+	}
 	ps_free(&ps);
 	return ret;
 }
