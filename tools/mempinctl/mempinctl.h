@@ -117,6 +117,7 @@ bool mod_loaded(const struct modinfo *m);
 bool mod_live(const struct modinfo *m);
 int mod_unknown(const struct modinfo *m);
 int mod_unknown_fail(const struct modinfo *m);
+int dev_unknown_fail(const struct devinfo *d);
 const char *sys_error(int e);
 const char *mod_refcnt(const struct modinfo *m, char *buf, size_t len);
 void mod_read(const struct ctl *c, struct modinfo *m);

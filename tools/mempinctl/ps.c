@@ -578,10 +578,8 @@ int cmd_ps(const struct ctl *c)
 	dev_read(c, &d);
 	if (d.reg_err) {
 		/* An empty list would say no one pins: a guess. */
-		warnx("cannot tell whether mempin's device is registered (%s/dev): %s",
-		      SYS_MISC, sys_error(d.reg_err));
 		table_free(&t);
-		return EXIT_FAIL;
+		return dev_unknown_fail(&d);
 	}
 	if (d.registered) {
 		dir = opendir("/proc");

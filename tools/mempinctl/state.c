@@ -58,6 +58,14 @@ int mod_unknown_fail(const struct modinfo *m)
 	return EXIT_FAIL;
 }
 
+/* As mod_unknown_fail(), for the device's number (devinfo.reg_err). */
+int dev_unknown_fail(const struct devinfo *d)
+{
+	warnx("cannot tell whether mempin's device is registered (%s/dev): %s", SYS_MISC,
+	    sys_error(d->reg_err));
+	return EXIT_FAIL;
+}
+
 static void mod_copy_info(struct kmod_module *mod, struct modinfo *m)
 {
 	struct kmod_list *info = NULL, *l;

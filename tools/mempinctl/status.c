@@ -2,7 +2,6 @@
 /* mempinctl status: the module, the device node, the cap, the counters. */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <err.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -219,10 +218,7 @@ int cmd_status(const struct ctl *c)
 		status_human(c, &m, &d, &k);
 	if (mod_unknown(&m))
 		return mod_unknown_fail(&m);
-	if (d.reg_err) {
-		warnx("cannot tell whether mempin's device is registered (%s/dev): %s",
-		      SYS_MISC, sys_error(d.reg_err));
-		return EXIT_FAIL;
-	}
+	if (d.reg_err)
+		return dev_unknown_fail(&d);
 	return mod_loaded(&m) ? EXIT_OK : EXIT_NOT_LOADED;
 }
