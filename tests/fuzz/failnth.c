@@ -1428,9 +1428,10 @@ static int ctl_one(unsigned int c, unsigned int n, int kfd, const char *preload)
 	if (cgroups && ctl_cgroup(cmd))
 		ctl_cg_prepare(cmd);
 	int64_t held0 = held();
-	int out = strstr(name, " status") ? memfd_create("status", MFD_CLOEXEC) : -1;
+	bool status = strstr(name, " status");
+	int out = status ? memfd_create("status", MFD_CLOEXEC) : -1;
 
-	if (strstr(name, " status") && out < 0)
+	if (status && out < 0)
 		FAIL("failnth %s: memfd_create: %s", name, strerror(errno));
 	fired = ctl_exec(cmd->argv, name, n, preload, out, &si);
 	if (out >= 0) {
